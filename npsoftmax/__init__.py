@@ -5,4 +5,33 @@ IDX files -> dataset (mirrors, checksums, cache) -> minibatch iterators -> math 
 -> model -> optimizer -> metrics -> plots -> training CLI.
 """
 
+from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .loader import MinibatchIter, load_data_fashion_mnist
+from .losses import SoftmaxCrossEntropy, cross_entropy, cross_entropy_grad, log_softmax, loss_and_grad, softmax
+from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy
+from .model import SoftmaxRegression
+from .optim import SGD, constant_lr, cosine_lr
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "loss_and_grad",
+    "SoftmaxCrossEntropy",
+    "SoftmaxRegression",
+    "check_gradient",
+    "numerical_gradient",
+    "relative_error",
+    "accuracy",
+    "Accumulator",
+    "evaluate_accuracy",
+    "confusion_matrix",
+    "SGD",
+    "constant_lr",
+    "cosine_lr",
+    "MinibatchIter",
+    "load_data_fashion_mnist",
+]
