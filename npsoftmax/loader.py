@@ -58,12 +58,15 @@ class MinibatchIter:
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), seed
         self.mean, self.std, self.dtype = mean, std, np.dtype(dtype)
         n_features = images.shape[1] * images.shape[2]
-        # X = pixels * scale + shift, with one fused multiply when the shift is 0 (the default).
-        self._scale = np.asarray(1.0 / np.asarray(std, np.float64), self.dtype)
-        self._shift = np.asarray(-np.asarray(mean, np.float64) / np.asarray(std, np.float64), self.dtype)
-        for name, a in (("std", self._scale), ("mean", self._shift)):
+        mean64, std64 = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+        for name, a in (("mean", mean64), ("std", std64)):
             if a.shape not in ((), (n_features,)) or not np.all(np.isfinite(a)):
-                raise ValueError(f"{name} must be a finite scalar or ({n_features},) array with std > 0")
+                raise ValueError(f"{name} must be a finite scalar or a ({n_features},) array, got shape {a.shape}")
+        if np.any(std64 <= 0):
+            raise ValueError("std must be > 0 everywhere (pixel_stats gives constant pixels std 1)")
+        # X = pixels * scale + shift, with one fused multiply when the shift is 0 (the default).
+        self._scale = (1.0 / std64).astype(self.dtype)
+        self._shift = (-mean64 / std64).astype(self.dtype)
         self._has_shift = bool(np.any(self._shift))
         self._rng = np.random.default_rng(seed)
 

@@ -1,0 +1,389 @@
+"""``python -m npsoftmax.train``: the d2l chapter "softmax regression from scratch", on NumPy.
+
+Reads top to bottom like the chapter: configuration, data, model, loss, updater, the training loop with its
+animated curves, then the pictures of predictions and the confusion matrix. The seed's names
+(``train_epoch``, ``train``, ``predict``) keep their meanings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from .loader import MinibatchIter, load_data_fashion_mnist
+from .losses import SoftmaxCrossEntropy
+from .metrics import Accumulator, confusion_matrix, evaluate_accuracy
+from .model import SoftmaxRegression
+from .optim import SGD, constant_lr, cosine_lr
+
+__all__ = ["Config", "PRESETS", "TrainingDiverged", "train_epoch", "train", "predict", "run", "main"]
+
+log = logging.getLogger("npsoftmax.train")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Configuration: plain data.
+
+
+@dataclass
+class Config:
+    """Every setting of a training run; the defaults are the seed's (the ``d2l`` preset)."""
+
+    data_dir: str = "data/fashion-mnist"
+    out: str | None = None
+    epochs: int = 10
+    lr: float = 0.1
+    batch_size: int = 256
+    seed: int = 0
+    dtype: str = "float32"
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    standardize: bool = False
+    preset: str = "d2l"
+    download: bool = True
+    quiet: bool = False
+    num_images: int = 12
+
+
+# "best" was chosen on a validation split of the training set (the last 10,000 training images held out,
+# the test set untouched): see benchmarks/tune_preset.py and the README.
+PRESETS: dict[str, dict] = {
+    "d2l": {},
+    "best": {
+        "standardize": True,
+        "optimizer": "momentum",
+        "momentum": 0.9,
+        "schedule": "cosine",
+        "lr": 0.01,
+        "weight_decay": 1e-4,
+        "epochs": 20,
+    },
+}
+
+SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the parameters became NaN or infinite."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The seed's training functions.
+
+
+def train_epoch(
+    net: SoftmaxRegression,
+    train_iter: Iterable,
+    loss: SoftmaxCrossEntropy,
+    updater: SGD,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> tuple[float, float]:
+    """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``.
+
+    As in the seed, loss and accuracy are averaged over the batches as they are trained on. The gradient
+    comes from the hand-derived formula inside ``loss`` (no autograd): ``dW = X^T (softmax - onehot) / n``.
+
+    Raises
+    ------
+    TrainingDiverged
+        As soon as a batch's loss is NaN or infinite (the parameters are left as they were before it).
+    """
+    metric = Accumulator(3)  # sum of losses, number correct, number of examples
+    batches = progress(train_iter) if progress is not None else train_iter
+    with np.errstate(over="ignore", invalid="ignore"):
+        for X, y in batches:
+            batch_loss, n_correct, dW, db = loss(X, y, *net.params)
+            if not math.isfinite(batch_loss):
+                raise TrainingDiverged(f"the training loss became {batch_loss}")
+            updater.step((dW, db))
+            metric.add(batch_loss * len(y), n_correct, len(y))
+    if not all(np.isfinite(p).all() for p in net.params):
+        raise TrainingDiverged("the weights became NaN or infinite")
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def train(
+    net: SoftmaxRegression,
+    train_iter: Iterable,
+    test_iter: Iterable,
+    loss: SoftmaxCrossEntropy,
+    num_epochs: int,
+    updater: SGD,
+    schedule: Callable[[float, int, int], float] = constant_lr,
+    animator=None,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> list[dict]:
+    """Train for ``num_epochs``, evaluating on ``test_iter`` after each; returns one record per epoch.
+
+    Each record holds ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc``, ``seconds`` (the
+    training pass alone) and ``eval_seconds``. ``animator.add`` gets the seed's three curves.
+    """
+    base_lr = updater.lr
+    history = []
+    for epoch in range(num_epochs):
+        updater.lr = schedule(base_lr, epoch, num_epochs)
+        start = time.perf_counter()
+        train_loss, train_acc = train_epoch(net, train_iter, loss, updater, progress)
+        seconds = time.perf_counter() - start
+        test_acc = evaluate_accuracy(net, test_iter)
+        record = {
+            "epoch": epoch + 1,
+            "lr": updater.lr,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "test_acc": test_acc,
+            "seconds": seconds,
+            "eval_seconds": time.perf_counter() - start - seconds,
+        }
+        history.append(record)
+        if animator is not None:
+            animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+        if on_epoch is not None:
+            on_epoch(record)
+    updater.lr = base_lr
+    return history
+
+
+def predict(net: SoftmaxRegression, test_iter: MinibatchIter, path: str | os.PathLike, n: int = 6) -> Path:
+    """Draw the first ``n`` test images titled with their true and predicted labels (the seed's ``predict_ch3``)."""
+    from .dataset import get_fashion_mnist_labels
+    from .plots import plot_predictions
+
+    X, y = next(iter(test_iter.with_batch_size(n)))
+    trues = get_fashion_mnist_labels(y)
+    preds = get_fashion_mnist_labels(net.predict(X))
+    return plot_predictions(test_iter.images[:n], trues, preds, path)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A whole run, as the command line does it.
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
+    if config.quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return lambda batches: tqdm(batches, leave=False, unit="batch", dynamic_ncols=True)
+
+
+def run(config: Config) -> dict:
+    """Train as ``config`` says, write every output into ``config.out``, return the metrics written."""
+    from .dataset import TEXT_LABELS, fashion_mnist_source
+    from .plots import Animator, plot_confusion
+
+    out = Path(config.out)
+    dtype = np.dtype(config.dtype)
+    model_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2)
+
+    # Data
+    train_iter, test_iter = load_data_fashion_mnist(
+        config.batch_size,
+        config.data_dir,
+        download=config.download,
+        seed=int(data_seed),
+        standardize=config.standardize,
+        dtype=dtype,
+        quiet=config.quiet,
+    )
+    # Model, loss, updater
+    net = SoftmaxRegression(784, 10, seed=int(model_seed), dtype=dtype)
+    loss = SoftmaxCrossEntropy(weight_decay=config.weight_decay)
+    momentum = config.momentum if config.optimizer == "momentum" else 0.0
+    updater = SGD(net.params, lr=config.lr, momentum=momentum)
+
+    metrics: dict = {
+        "config": dataclasses.asdict(config),
+        "status": "running",
+        "epochs": [],
+        "data": {
+            "source": fashion_mnist_source(config.data_dir),
+            "n_train": train_iter.num_examples,
+            "n_test": test_iter.num_examples,
+        },
+    }
+
+    def report(record: dict) -> None:
+        metrics["epochs"].append(record)
+        log.info(
+            "epoch %2d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.3f s (+%.3f s eval)",
+            record["epoch"], config.epochs, record["train_loss"], record["train_acc"],
+            record["test_acc"], record["seconds"], record["eval_seconds"],
+        )  # fmt: skip
+
+    animator = Animator(
+        xlabel="epoch", legend=("train loss", "train acc", "test acc"), xlim=(1, config.epochs),
+        ylim=(0.3, 0.9), path=out / "curves.png",
+    )  # fmt: skip
+    try:
+        train(
+            net, train_iter, test_iter, loss, config.epochs, updater, SCHEDULES[config.schedule],
+            animator, report, _progress_bar(config),
+        )  # fmt: skip
+    except TrainingDiverged as exc:
+        metrics["status"] = "diverged"
+        _write_json(out / "metrics.json", metrics)
+        raise TrainingDiverged(
+            f"training diverged in epoch {len(metrics['epochs']) + 1} ({exc}) with --lr {config.lr}; "
+            f"try a smaller learning rate, e.g. --lr {config.lr / 10:g}. No model was saved."
+        ) from None
+
+    # Pictures and the final numbers
+    y_pred = np.concatenate([net.predict(X) for X, _ in test_iter.with_batch_size(8192)])
+    confusion = confusion_matrix(test_iter.labels, y_pred, 10)
+    per_class = np.diag(confusion) / confusion.sum(axis=1)
+    metrics.update(
+        status="completed",
+        test_acc=metrics["epochs"][-1]["test_acc"],
+        per_class_acc={name: float(acc) for name, acc in zip(TEXT_LABELS, per_class, strict=True)},
+        train_seconds=sum(r["seconds"] for r in metrics["epochs"]),
+    )
+    predict(net, test_iter, out / "predictions.png", n=config.num_images)
+    plot_confusion(confusion, TEXT_LABELS, out / "confusion.png")
+    net.save(out / "model.npz")
+    _write_json(out / "metrics.json", metrics)
+    log.info("test accuracy %.4f; wrote metrics.json, curves.png, predictions.png, confusion.png, model.npz to %s",
+             metrics["test_acc"], out)  # fmt: skip
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Command line.
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    value = _nonnegative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Config()
+    parser = argparse.ArgumentParser(
+        prog="python -m npsoftmax.train",
+        description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
+        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    # Settings a preset may change default to None, so that a flag given explicitly wins over the preset.
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="d2l",
+                        help="d2l: the seed's recipe; best: standardized pixels, momentum, cosine schedule, "
+                        "weight decay (chosen on a validation split)")  # fmt: skip
+    parser.add_argument("--data-dir", default=defaults.data_dir, help="where Fashion-MNIST is (or goes)")
+    parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
+    parser.add_argument("--epochs", type=_positive_int, help=f"number of epochs ({defaults.epochs})")
+    parser.add_argument("--lr", type=_nonnegative_float, help=f"learning rate ({defaults.lr})")
+    parser.add_argument("--batch-size", type=_positive_int, help=f"minibatch size ({defaults.batch_size})")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initialization and shuffling")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=defaults.dtype)
+    parser.add_argument("--optimizer", choices=("sgd", "momentum"), help=f"({defaults.optimizer})")
+    parser.add_argument("--momentum", type=_momentum, help=f"momentum coefficient ({defaults.momentum})")
+    parser.add_argument("--weight-decay", type=_nonnegative_float, help=f"L2 penalty ({defaults.weight_decay})")
+    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help=f"learning-rate schedule ({defaults.schedule})")
+    parser.add_argument("--standardize", action="store_true", default=None,
+                        help="scale each pixel by the training set's per-pixel mean and std")  # fmt: skip
+    parser.add_argument("--num-images", type=_positive_int, default=defaults.num_images,
+                        help="test images in predictions.png (at least 6 are drawn)")  # fmt: skip
+    parser.add_argument("--no-download", dest="download", action="store_false", help="never use the network")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines, no progress bar")
+    return parser
+
+
+def parse_config(argv: list[str] | None = None) -> Config:
+    """Parse the command line into a :class:`Config`: defaults, then the preset, then explicit flags."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
+        parser.error(f"--data-dir {args.data_dir} is a file; give a folder (it is created if missing)")
+    settings = dataclasses.asdict(Config()) | PRESETS[args.preset]
+    settings |= {key: value for key, value in vars(args).items() if value is not None}
+    settings["num_images"] = max(settings["num_images"], 6)
+    settings["out"] = settings["out"] or str(Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+    return Config(**settings)
+
+
+def _prepare_output_folder(out: Path) -> None:
+    """Fail before training, not after it, when the results could not be written."""
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / f".write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
+    config = parse_config(argv)
+    logging.basicConfig(format="%(message)s", level=logging.WARNING if config.quiet else logging.INFO,
+                        stream=sys.stdout)  # fmt: skip
+    try:
+        _prepare_output_folder(Path(config.out))
+    except OSError as exc:
+        print(f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    from .download import DataUnavailableError
+
+    try:
+        run(config)
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DataUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
