@@ -5,7 +5,10 @@ IDX files -> dataset (mirrors, checksums, cache) -> minibatch iterators -> math 
 -> model -> optimizer -> metrics -> plots -> training CLI.
 """
 
+from .dataset import TEXT_LABELS, get_fashion_mnist_labels, load_fashion_mnist
+from .download import DataUnavailableError, download_fashion_mnist, fashion_mnist_source
 from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .idx import IDXError, read_idx, write_idx
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import SoftmaxCrossEntropy, cross_entropy, cross_entropy_grad, log_softmax, loss_and_grad, softmax
 from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy
@@ -34,4 +37,13 @@ __all__ = [
     "cosine_lr",
     "MinibatchIter",
     "load_data_fashion_mnist",
+    "load_fashion_mnist",
+    "get_fashion_mnist_labels",
+    "TEXT_LABELS",
+    "download_fashion_mnist",
+    "fashion_mnist_source",
+    "DataUnavailableError",
+    "read_idx",
+    "write_idx",
+    "IDXError",
 ]

@@ -1,6 +1,6 @@
 """The chapter's pictures: training curves, a grid of labelled test images, the confusion matrix.
 
-Figures are drawn with matplotlib's object-oriented API on an Agg canvas, so nothing here depends on a
+Figures are built with matplotlib's object-oriented API (``Figure``, never ``pyplot``), so nothing here depends on a
 display or ever blocks on ``plt.show()``. Each picture is written to a PNG atomically; inside Jupyter the
 curves are also redrawn in place after every epoch, like the seed's ``Animator``.
 """
@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["Animator", "plot_predictions", "plot_confusion", "save_figure"]
@@ -25,7 +24,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        FigureCanvasAgg(fig).print_png(tmp, dpi=dpi)
+        fig.savefig(tmp, format="png", dpi=dpi)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -92,7 +91,7 @@ class Animator:
             from IPython import display
 
             buffer = io.BytesIO()
-            FigureCanvasAgg(self.fig).print_png(buffer)
+            self.fig.savefig(buffer, format="png")
             display.clear_output(wait=True)
             display.display(display.Image(buffer.getvalue()))
 

@@ -22,11 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataset import TEXT_LABELS, get_fashion_mnist_labels
+from .download import DataUnavailableError, fashion_mnist_source
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import SoftmaxCrossEntropy
 from .metrics import Accumulator, confusion_matrix, evaluate_accuracy
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
+from .plots import Animator, plot_confusion, plot_predictions
 
 __all__ = ["Config", "PRESETS", "TrainingDiverged", "train_epoch", "train", "predict", "run", "main"]
 
@@ -56,7 +59,7 @@ class Config:
     preset: str = "d2l"
     download: bool = True
     quiet: bool = False
-    num_images: int = 12
+    num_images: int = 18
 
 
 # "best" was chosen on a validation split of the training set (the last 10,000 training images held out,
@@ -161,9 +164,6 @@ def train(
 
 def predict(net: SoftmaxRegression, test_iter: MinibatchIter, path: str | os.PathLike, n: int = 6) -> Path:
     """Draw the first ``n`` test images titled with their true and predicted labels (the seed's ``predict_ch3``)."""
-    from .dataset import get_fashion_mnist_labels
-    from .plots import plot_predictions
-
     X, y = next(iter(test_iter.with_batch_size(n)))
     trues = get_fashion_mnist_labels(y)
     preds = get_fashion_mnist_labels(net.predict(X))
@@ -193,9 +193,6 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
 
 def run(config: Config) -> dict:
     """Train as ``config`` says, write every output into ``config.out``, return the metrics written."""
-    from .dataset import TEXT_LABELS, fashion_mnist_source
-    from .plots import Animator, plot_confusion
-
     out = Path(config.out)
     dtype = np.dtype(config.dtype)
     model_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2)
@@ -366,8 +363,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
               file=sys.stderr)  # fmt: skip
         return 1
-    from .download import DataUnavailableError
-
     try:
         run(config)
     except TrainingDiverged as exc:
