@@ -196,11 +196,12 @@ def download_fashion_mnist(
     if not isinstance(force, bool):
         raise TypeError(f"force must be a bool, got {force!r}")
     _check_transfer_settings(timeout, retries, backoff)
+    show_progress = _show_progress(quiet)
     with (
         _exclusive(root),
         _Fetcher(
             allow_network=True,
-            show_progress=_show_progress(quiet),
+            show_progress=show_progress,
             timeout=timeout,
             retries=retries,
             backoff=backoff,
