@@ -8,6 +8,7 @@ animated curves, then the pictures of predictions and the confusion matrix. The 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -15,7 +16,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -352,11 +353,26 @@ def _prepare_output_folder(out: Path) -> None:
     probe.unlink()
 
 
+@contextlib.contextmanager
+def _log_to_stdout(quiet: bool) -> Iterator[None]:
+    """For the duration of a command, send the package's log lines (epochs, downloaded files) to stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("npsoftmax")
+    saved = package_log.level, package_log.propagate
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    package_log.propagate = False
+    try:
+        yield
+    finally:
+        package_log.removeHandler(handler)
+        package_log.level, package_log.propagate = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
     config = parse_config(argv)
-    logging.basicConfig(format="%(message)s", level=logging.WARNING if config.quiet else logging.INFO,
-                        stream=sys.stdout)  # fmt: skip
     try:
         _prepare_output_folder(Path(config.out))
     except OSError as exc:
@@ -364,14 +380,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        run(config)
-    except TrainingDiverged as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except DataUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
+        with _log_to_stdout(config.quiet):
+            run(config)
+    except (TrainingDiverged, DataUnavailableError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
