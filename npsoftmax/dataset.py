@@ -4,15 +4,16 @@ Everything lives in ``root`` (default ``data/fashion-mnist``)::
 
     train-images-idx3-ubyte.gz ...   the four downloads (see npsoftmax.download)
     train-images-idx3-ubyte.npy ...  the parsed uint8 arrays, one cache beside each download
-    manifest.json                    per file: its pin, its source, and the size and mtime_ns of the .gz
-                                     when it was verified and of the .npy when it was written
+    manifest.json                    per file: its pin, its source, and the stamp (size, mtime_ns, ctime_ns)
+                                     of the .gz when it was verified and of the .npy when it was written
 
 A warm load reads the manifest, compares those stamps with ``os.stat`` of the eight files, and maps the
 caches: no hashing, no decompression. Any difference (a file replaced, touched, truncated, deleted, or pins
 that changed) sends the load down the slow path, which re-verifies the downloads whose stamps differ
 (re-fetching what fails), re-parses the ``.gz`` whose cache is stale, and writes the new stamps. A changed
-file is never used without going through that check. Stamps are a cheap test, not a hash: a file rewritten
-with the same size inside one mtime tick, or whose mtime is set back on purpose, goes unnoticed.
+file is never used without going through that check. Stamps are a cheap test, not a hash: a change that
+keeps the size and lands within one tick of the file system's clock (bit rot, a rewrite in the same instant)
+goes unnoticed.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ A file only ever appears under its final name complete and verified: it is writt
 ``root``, checked, flushed to disk and renamed. Runs on the same ``root`` take turns through a lock on the
 folder, which also makes it safe to delete the temporaries of runs that were killed.
 
-``root/manifest.json`` records, per file, the pin it was verified against, where it came from, and its size
-and mtime at verification; :mod:`npsoftmax.dataset` adds the stamps of its ``.npy`` caches to the entries.
+``root/manifest.json`` records, per file, the pin it was verified against, where it came from, and its
+stamp (size, mtime, ctime) at verification; :mod:`npsoftmax.dataset` adds the stamps of its ``.npy`` caches.
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def _ensure_files(
             try:
                 with _temporary(final) as tmp:
                     fetcher.fetch(source, spec.gz_name, tmp)
-                    stamp, reason = _verify(tmp, pin)
+                    reason = _verify(tmp, pin)[1]
                     if reason is not None:
                         raise _SourceFailed(reason)
                     _install(tmp, final)
@@ -288,7 +288,8 @@ def _ensure_files(
                 failures.setdefault(source, {})[spec.gz_name] = str(exc)
                 logger.info("%s: %s failed: %s", spec.gz_name, source, exc)
                 continue
-            entries[spec.gz_name] = {"sha256": pin, "source": source, "gz": stamp}
+            # Stamped after the rename, which changes the ctime.
+            entries[spec.gz_name] = {"sha256": pin, "source": source, "gz": _stamp(final)}
             logger.info("%s: verified, from %s", spec.gz_name, source)
             break
         else:
@@ -663,11 +664,12 @@ def _write_atomic(final: Path, write: Callable[[BinaryIO], Any]) -> None:
 
 
 def _stamp_of(stat: os.stat_result) -> dict[str, int]:
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    # ctime besides mtime: tools that restore an old mtime (cp -p, rsync -t, touch -r) cannot set it back.
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns}
 
 
 def _stamp(path: Path) -> dict[str, int] | None:
-    """Cheap fingerprint of a file (size and mtime), None if it does not exist."""
+    """Cheap fingerprint of a file (size, mtime, ctime), None if it does not exist."""
     try:
         return _stamp_of(path.stat())
     except FileNotFoundError:

@@ -95,10 +95,8 @@ def test_http_mirror(root, synthetic, mirrors):
     assert fashion_mnist_source(root) == mirror.url + "/"
     entry = _manifest(root)[TRAIN_IMAGES]
     assert entry["sha256"] == synthetic.checksums["train-images-idx3-ubyte"]
-    assert entry["gz"] == {
-        "size": (root / TRAIN_IMAGES).stat().st_size,
-        "mtime_ns": (root / TRAIN_IMAGES).stat().st_mtime_ns,
-    }
+    stat = (root / TRAIN_IMAGES).stat()
+    assert entry["gz"] == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns}
 
 
 def test_local_folder_mirror(root, synthetic):
