@@ -63,6 +63,7 @@ TEXT_LABELS = (
 )
 
 _TRAIN_IMAGES, _TRAIN_LABELS, _TEST_IMAGES, _TEST_LABELS = FILES
+_Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def get_fashion_mnist_labels(labels: ArrayLike) -> list[str]:
@@ -105,7 +106,7 @@ def load_fashion_mnist(
     mirrors: Sequence[str | os.PathLike[str]] | None = None,
     quiet: bool | None = None,
     checksums: Mapping[str, str] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> _Arrays:
     """Fashion-MNIST's training and test sets, verified, with the images memory-mapped from a cache.
 
     The first call verifies (or fetches) the four ``.gz`` files, parses them and writes ``.npy`` caches
@@ -126,7 +127,7 @@ def load_fashion_mnist(
         Progress bars: ``True`` never, ``False`` always, ``None`` when stderr is a terminal.
     checksums : mapping of str to str, optional
         Pins to use instead of the real ones, as in :func:`npsoftmax.download_fashion_mnist` (for tests
-        with small synthetic files).
+        with small synthetic files; the arrays then have those files' lengths instead of 60000 and 10000).
 
     Returns
     -------
@@ -167,7 +168,7 @@ def load_fashion_mnist(
     return arrays
 
 
-def _load_cache(root: Path, pins: Mapping[str, str]) -> tuple[np.ndarray, ...] | None:
+def _load_cache(root: Path, pins: Mapping[str, str]) -> _Arrays | None:
     """The cached arrays if every stamp still matches the manifest, else None."""
     entries = _read_manifest(root)
     for spec in FILES:
@@ -193,7 +194,7 @@ def _cache_current(root: Path, spec: FashionMNISTFile, entry: Mapping[str, Any])
     return stamp is not None and entry.get("cache") == stamp
 
 
-def _open_cache(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _open_cache(root: Path) -> _Arrays:
     return (
         np.load(_cache_path(root, _TRAIN_IMAGES), mmap_mode="r"),
         np.load(_cache_path(root, _TRAIN_LABELS)).astype(np.int64),

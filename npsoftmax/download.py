@@ -189,6 +189,12 @@ def download_fashion_mnist(
         When ``root`` exists and is not a folder.
     TypeError, ValueError
         On invalid arguments, including a mirror that is neither an http(s) URL nor a folder.
+
+    Notes
+    -----
+    A file in ``root`` that fails its pin is replaced by the first verified copy from a source. If there is
+    none it stays where it is (it may be a file placed there by hand, or verified against other pins) but
+    loses its manifest entry, so :func:`npsoftmax.load_fashion_mnist` never uses it.
     """
     root = _check_root(root)
     sources = _sources(mirrors)
