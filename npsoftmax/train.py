@@ -301,33 +301,39 @@ def _momentum(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = Config()
+    d2l = Config()
+    best = PRESETS["best"]
     parser = argparse.ArgumentParser(
         prog="python -m npsoftmax.train",
         description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
-        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs. Writes metrics.json, curves.png, "
+        "predictions.png, confusion.png and model.npz into --out.",
     )
-    # Settings a preset may change default to None, so that a flag given explicitly wins over the preset.
+    # Settings a preset may change default to None here, so that a flag given explicitly wins over the preset.
     parser.add_argument("--preset", choices=sorted(PRESETS), default="d2l",
-                        help="d2l: the seed's recipe; best: standardized pixels, momentum, cosine schedule, "
-                        "weight decay (chosen on a validation split)")  # fmt: skip
-    parser.add_argument("--data-dir", default=defaults.data_dir, help="where Fashion-MNIST is (or goes)")
-    parser.add_argument("--out", help="output folder (default: runs/<timestamp>)")
-    parser.add_argument("--epochs", type=_positive_int, help=f"number of epochs ({defaults.epochs})")
-    parser.add_argument("--lr", type=_nonnegative_float, help=f"learning rate ({defaults.lr})")
-    parser.add_argument("--batch-size", type=_positive_int, help=f"minibatch size ({defaults.batch_size})")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initialization and shuffling")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=defaults.dtype)
-    parser.add_argument("--optimizer", choices=("sgd", "momentum"), help=f"({defaults.optimizer})")
-    parser.add_argument("--momentum", type=_momentum, help=f"momentum coefficient ({defaults.momentum})")
-    parser.add_argument("--weight-decay", type=_nonnegative_float, help=f"L2 penalty ({defaults.weight_decay})")
-    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help=f"learning-rate schedule ({defaults.schedule})")
+                        help="d2l (default): the seed's recipe; best: " + ", ".join(f"{k}={v}" for k, v in best.items())
+                        + " (chosen on a validation split of the training set)")  # fmt: skip
+    parser.add_argument("--data-dir", default=d2l.data_dir, metavar="DIR",
+                        help=f"where Fashion-MNIST is, or is downloaded to (default: {d2l.data_dir})")  # fmt: skip
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>)")
+    parser.add_argument("--epochs", type=_positive_int, help=f"number of epochs (d2l: {d2l.epochs})")
+    parser.add_argument("--lr", type=_nonnegative_float, help=f"learning rate (d2l: {d2l.lr})")
+    parser.add_argument("--batch-size", type=_positive_int, help=f"minibatch size (d2l: {d2l.batch_size})")
+    parser.add_argument("--seed", type=int, default=d2l.seed,
+                        help=f"seed of the initialization and the shuffling (default: {d2l.seed})")  # fmt: skip
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=d2l.dtype,
+                        help=f"floating-point precision (default: {d2l.dtype})")  # fmt: skip
+    parser.add_argument("--optimizer", choices=("sgd", "momentum"), help=f"(d2l: {d2l.optimizer})")
+    parser.add_argument("--momentum", type=_momentum,
+                        help=f"momentum coefficient with --optimizer momentum (default: {d2l.momentum})")  # fmt: skip
+    parser.add_argument("--weight-decay", type=_nonnegative_float, help=f"L2 penalty (d2l: {d2l.weight_decay})")
+    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help=f"learning-rate schedule (d2l: {d2l.schedule})")
     parser.add_argument("--standardize", action="store_true", default=None,
-                        help="scale each pixel by the training set's per-pixel mean and std")  # fmt: skip
-    parser.add_argument("--num-images", type=_positive_int, default=defaults.num_images,
-                        help="test images in predictions.png (at least 6 are drawn)")  # fmt: skip
-    parser.add_argument("--no-download", dest="download", action="store_false", help="never use the network")
+                        help="scale each pixel by the training set's per-pixel mean and std (d2l: off)")  # fmt: skip
+    parser.add_argument("--num-images", type=_positive_int, default=d2l.num_images, metavar="N",
+                        help=f"test images in predictions.png, at least 6 (default: {d2l.num_images})")  # fmt: skip
+    parser.add_argument("--no-download", dest="download", action="store_false",
+                        help="never touch the network: use only files already there or the system copy")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines, no progress bar")
     return parser
 
