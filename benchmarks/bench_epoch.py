@@ -65,10 +65,10 @@ LABELS = {
     "sklearn-logreg": "scikit-learn LogisticRegression (lbfgs): whole fit, not an epoch",
     "floor": "floor: Xb @ W and Xb.T @ G only",
 }
-# Targets of issue 5: (system, the most npsoftmax may take relative to it, description).
+# Targets of issue 5 for the epoch: (system, the largest npsoftmax / system time ratio allowed, description).
 TARGETS = [
-    ("torch-scratch", 1 / 8, "npsoftmax >= 8x faster than the seed's PyTorch code"),
-    ("torch-nn", 1 / 6, "npsoftmax >= 6x faster than PyTorch nn.Linear"),
+    ("torch-scratch", 1 / 8, "npsoftmax epoch >= 8x faster than the seed's PyTorch code"),
+    ("torch-nn", 1 / 6, "npsoftmax epoch >= 6x faster than PyTorch nn.Linear"),
     ("floor", 1.5, "npsoftmax epoch <= 1.5x the floor"),
 ]
 CLI_MAX_SECONDS, CLI_MAX_RSS_MB, WARM_LOAD_MAX_MS = 3.0, 350.0, 50.0
@@ -409,7 +409,14 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
             if proc.returncode != 0:
                 raise RuntimeError(f"{shlex.join(argv)} failed with exit status {proc.returncode}:\n{stderr}")
             metrics = json.loads((out / "metrics.json").read_text())
-            runs.append({"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "test_acc": metrics["test_acc"]})
+            runs.append(
+                {
+                    "seconds": seconds,
+                    "peak_rss_mb": usage.ru_maxrss / 1024,
+                    "test_acc": metrics["test_acc"],
+                    "epoch_seconds": [epoch["seconds"] for epoch in metrics["epochs"]],
+                }
+            )
     timed = runs[1:]
     return {
         "command": "python -m npsoftmax.train --data-dir DIR --out DIR --quiet" + _dtype_flag(args),
@@ -417,6 +424,8 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds_all": [r["seconds"] for r in timed],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in timed),
         "test_acc": timed[-1]["test_acc"],
+        # The CLI's own timing of its training passes, a cross-check of the npsoftmax row.
+        "median_epoch_seconds": statistics.median(s for r in timed for s in r["epoch_seconds"]),
     }
 
 
@@ -452,7 +461,8 @@ def check_targets(systems: dict[str, dict[str, Any]], cli: dict | None, load: di
     targets = []
     for name, limit, text in TARGETS:
         ratio = npsoftmax_seconds / systems[name]["median_epoch_seconds"]
-        targets.append({"target": text, "measured": f"npsoftmax takes {ratio:.3g}x its time", "passed": ratio <= limit})
+        measured = f"{ratio:.2f}x the floor" if name == "floor" else f"{1 / ratio:.1f}x faster"
+        targets.append({"target": text, "measured": measured, "passed": ratio <= limit})
     if cli is not None:
         targets.append(
             {
@@ -521,11 +531,13 @@ def render_markdown(results: dict[str, Any]) -> str:
     if results.get("cli"):
         cli = results["cli"]
         lines += [
+            "",
             f"End to end, `{cli['command']}` on the warm cache: {cli['wall_seconds']:.2f} s wall (median), "
-            f"peak RSS {cli['peak_rss_mb']:.0f} MB, test accuracy {cli['test_acc']:.4f}.",
+            f"peak RSS {cli['peak_rss_mb']:.0f} MB, test accuracy {cli['test_acc']:.4f}; the median training pass "
+            f"it reports is {cli['median_epoch_seconds']:.4f} s.",
         ]
     if results.get("warm_load"):
-        lines += [f"Warm `load_fashion_mnist` in a fresh process: {results['warm_load']['seconds'] * 1000:.1f} ms."]
+        lines += ["", f"Warm `load_fashion_mnist` in a fresh process: {results['warm_load']['seconds'] * 1000:.1f} ms."]
     lines += ["", "## Targets", "", "| target | measured | result |", "|---|---|---|"]
     lines += [f"| {t['target']} | {t['measured']} | {'pass' if t['passed'] else 'FAIL'} |" for t in results["targets"]]
     lines += [
