@@ -6,7 +6,7 @@ IDX files -> dataset (mirrors, checksums, cache) -> minibatch iterators -> math 
 """
 
 from .dataset import TEXT_LABELS, get_fashion_mnist_labels, load_fashion_mnist
-from .download import DataUnavailableError, download_fashion_mnist, fashion_mnist_source
+from .fetch import DataUnavailableError, download_fashion_mnist, fashion_mnist_source
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .idx import IDXError, read_idx, write_idx
 from .loader import MinibatchIter, load_data_fashion_mnist

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .download import (
+from .fetch import (
     FILES,
     DataUnavailableError,
     FashionMNISTFile,

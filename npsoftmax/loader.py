@@ -102,7 +102,8 @@ class MinibatchIter:
 
     def _new_buffers(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n_features = self.images.shape[1] * self.images.shape[2]
-        return np.empty((size, n_features), np.uint8), np.empty((size, n_features), self.dtype), np.empty(size, np.int64)
+        raw = np.empty((size, n_features), np.uint8)
+        return raw, np.empty((size, n_features), self.dtype), np.empty(size, np.int64)
 
     def _fill(
         self, buffers: tuple[np.ndarray, np.ndarray, np.ndarray], order: np.ndarray | None, start: int

@@ -8,7 +8,6 @@ animated curves, then the pictures of predictions and the confusion matrix. The 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import logging
@@ -16,15 +15,16 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from ._cli import log_messages_to
 from .dataset import TEXT_LABELS, get_fashion_mnist_labels
-from .download import DataUnavailableError, fashion_mnist_source
+from .fetch import DataUnavailableError, fashion_mnist_source
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import SoftmaxCrossEntropy
 from .metrics import Accumulator, confusion_matrix, evaluate_accuracy
@@ -359,23 +359,6 @@ def _prepare_output_folder(out: Path) -> None:
     probe.unlink()
 
 
-@contextlib.contextmanager
-def _log_to_stdout(quiet: bool) -> Iterator[None]:
-    """For the duration of a command, send the package's log lines (epochs, downloaded files) to stdout."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    package_log = logging.getLogger("npsoftmax")
-    saved = package_log.level, package_log.propagate
-    package_log.addHandler(handler)
-    package_log.setLevel(logging.WARNING if quiet else logging.INFO)
-    package_log.propagate = False
-    try:
-        yield
-    finally:
-        package_log.removeHandler(handler)
-        package_log.level, package_log.propagate = saved
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
     config = parse_config(argv)
@@ -386,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        with _log_to_stdout(config.quiet):
+        with log_messages_to(sys.stdout, config.quiet):
             run(config)
     except (TrainingDiverged, DataUnavailableError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npsoftmax.download import FILES
+from npsoftmax.fetch import FILES
 from npsoftmax.idx import write_idx
 
 # 300 random training images make a ~235 kB .gz: several of the downloader's 64 kB chunks, so a body cut

@@ -20,9 +20,9 @@ import pytest
 from _http_server import N_TEST, N_TRAIN, SyntheticData, make_synthetic
 
 from npsoftmax import dataset as ds
-from npsoftmax import download as dl
+from npsoftmax import fetch as dl
 from npsoftmax.dataset import TEXT_LABELS, get_fashion_mnist_labels, load_fashion_mnist
-from npsoftmax.download import FILES, DataUnavailableError, fashion_mnist_source
+from npsoftmax.fetch import FILES, DataUnavailableError, fashion_mnist_source
 from npsoftmax.idx import write_idx
 
 REPO = Path(__file__).resolve().parents[1]

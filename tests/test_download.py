@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from _http_server import FaultyMirror, SyntheticData, make_synthetic
 
-from npsoftmax import download as dl
-from npsoftmax.download import (
+from npsoftmax import download
+from npsoftmax import fetch as dl
+from npsoftmax.fetch import (
     FILES,
     DataUnavailableError,
     download_fashion_mnist,
@@ -33,15 +34,7 @@ REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
 GZ_NAMES = [spec.gz_name for spec in FILES]
 TRAIN_IMAGES = GZ_NAMES[0]
 FAST = {"timeout": (2.0, 2.0), "retries": 2, "backoff": 0.01, "quiet": True}
-# runpy warns when `-m` runs a module that the package __init__ has already imported (it exports the
-# downloader's API); the warning is about the import order, not this module's output, so it is silenced.
-CLI = [
-    sys.executable,
-    "-W",
-    "ignore:'npsoftmax.download' found in sys.modules:RuntimeWarning",
-    "-m",
-    "npsoftmax.download",
-]
+CLI = [sys.executable, "-m", "npsoftmax.download"]
 
 
 def _closed_port_url() -> str:
@@ -520,7 +513,7 @@ def test_cli_help():
 
 def test_main_in_process(root, synthetic, capsys):
     # The real pins reject the synthetic files: the in-process entry point reports like the CLI does.
-    assert dl.main(["--data-dir", str(root), "--mirror", str(synthetic.folder), "--quiet"]) == 1
+    assert download.main(["--data-dir", str(root), "--mirror", str(synthetic.folder), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert f"{synthetic.folder} ({TRAIN_IMAGES}): wrong content: decompressed SHA-256" in err
     assert "Traceback" not in err

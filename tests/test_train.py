@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import npsoftmax as nps
-from npsoftmax import download, train
+from npsoftmax import fetch, train
 from npsoftmax.idx import write_idx
 
 EPOCH_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
@@ -50,8 +50,8 @@ def synthetic_data(tmp_path, monkeypatch):
     for name, array in arrays.items():
         write_idx(mirror / f"{name}.gz", array)
         pins[name] = hashlib.sha256(gzip.decompress((mirror / f"{name}.gz").read_bytes())).hexdigest()
-    files = tuple(dataclasses.replace(spec, sha256=pins[spec.name]) for spec in download.FILES)
-    monkeypatch.setattr(download, "FILES", files)
+    files = tuple(dataclasses.replace(spec, sha256=pins[spec.name]) for spec in fetch.FILES)
+    monkeypatch.setattr(fetch, "FILES", files)
     monkeypatch.setenv("NPSOFTMAX_MIRRORS", str(mirror))
     return mirror
 
@@ -220,7 +220,7 @@ def test_missing_data_with_no_download_exits_1_with_the_how_to(tmp_path):
 @pytest.fixture(scope="module")
 def real_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("fashion-mnist")
-    nps.load_fashion_mnist(root, mirrors=[download.SYSTEM_DIR], quiet=True)
+    nps.load_fashion_mnist(root, mirrors=[fetch.SYSTEM_DIR], quiet=True)
     return root
 
 
