@@ -379,16 +379,55 @@ def run_child(args: argparse.Namespace) -> None:
 # The parent: start the children, aggregate, write results.json and results.md.
 
 
+def machine_busy_cpu_seconds() -> float:
+    """CPU-seconds every process on the machine has spent busy since boot (the ``cpu`` line of /proc/stat)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU-seconds of this process's finished children (our own measurements)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class OtherLoad:
+    """How many CPUs other processes kept busy while our child ran: machine-wide busy time minus the child's."""
+
+    def __enter__(self) -> OtherLoad:
+        self._machine, self._own, self._start = machine_busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        others = (machine_busy_cpu_seconds() - self._machine) - (children_cpu_seconds() - self._own)
+        self.cpus = max(0.0, others / max(time.monotonic() - self._start, 1e-9))
+
+
+def wait_until_idle(max_seconds: float, threshold: float = 0.25) -> float:
+    """Wait (up to ``max_seconds``) until other processes use less than ``threshold`` CPUs; return their load."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        with OtherLoad() as load:
+            time.sleep(1.0)
+        if load.cpus < threshold or time.monotonic() >= deadline:
+            return load.cpus
+        log.info("waiting: other processes keep %.1f CPUs busy", load.cpus)
+
+
 def spawn(task: str, args: argparse.Namespace, synthetic: str | None) -> dict[str, Any]:
-    """Run this script as a child for ``task`` and return the JSON it prints."""
+    """Run this script as a child for ``task``; return the JSON it prints and the other processes' load."""
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", task, "--data-dir", args.data_dir]
     argv += ["--dtype", args.dtype, "--epochs", str(args.epochs)]
     argv += ["--synthetic", synthetic] if synthetic else []
     argv += ["--quick"] if args.quick else []
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    if args.wait_idle:
+        wait_until_idle(args.wait_idle)
+    with OtherLoad() as load:
+        proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"child {task!r} failed with exit status {proc.returncode}:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "other_load_cpus": load.cpus}
 
 
 def time_cli(args: argparse.Namespace) -> dict[str, Any]:
@@ -400,10 +439,13 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
             out = Path(tmp) / f"run{i}"
             argv = [sys.executable, "-m", "npsoftmax.train", "--data-dir", args.data_dir, "--out", str(out)]
             argv += ["--dtype", args.dtype, "--quiet"]
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone, unlike RUSAGE_CHILDREN
-            seconds = time.perf_counter() - start
+            if args.wait_idle:
+                wait_until_idle(args.wait_idle)
+            with OtherLoad() as load:
+                start = time.perf_counter()
+                proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone, unlike RUSAGE_CHILDREN
+                seconds = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)
             stderr = proc.stderr.read().decode() if proc.stderr else ""
             if proc.returncode != 0:
@@ -415,6 +457,7 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
                     "peak_rss_mb": usage.ru_maxrss / 1024,
                     "test_acc": metrics["test_acc"],
                     "epoch_seconds": [epoch["seconds"] for epoch in metrics["epochs"]],
+                    "other_load_cpus": load.cpus,
                 }
             )
     timed = runs[1:]
@@ -423,6 +466,7 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": statistics.median(r["seconds"] for r in timed),
         "wall_seconds_all": [r["seconds"] for r in timed],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in timed),
+        "other_load_cpus": max(r["other_load_cpus"] for r in timed),
         "test_acc": timed[-1]["test_acc"],
         # The CLI's own timing of its training passes, a cross-check of the npsoftmax row.
         "median_epoch_seconds": statistics.median(s for r in timed for s in r["epoch_seconds"]),
@@ -438,7 +482,7 @@ def summarize(raw: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]
     systems = {}
     for name, rounds in raw.items():
         seconds = [s for r in rounds for s in r["epoch_seconds"]]
-        common = ("epoch_seconds", "test_acc", "peak_rss_mb", "threadpools")
+        common = ("epoch_seconds", "test_acc", "peak_rss_mb", "threadpools", "other_load_cpus")
         extra = {k: v for k, v in rounds[-1].items() if k not in common}
         systems[name] = {
             "label": LABELS[name],
@@ -447,6 +491,7 @@ def summarize(raw: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]
             "epoch_seconds": seconds,
             "test_acc": rounds[-1]["test_acc"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds),
+            "other_load_cpus": max(r["other_load_cpus"] for r in rounds),
             **extra,
         }
     reference = systems["npsoftmax"]["median_epoch_seconds"]
@@ -492,7 +537,7 @@ def check_targets(systems: dict[str, dict[str, Any]], cli: dict | None, load: di
 def render_markdown(results: dict[str, Any]) -> str:
     machine, config = results["machine"], results["config"]
     pool_text = {
-        process: ", ".join(f"{p['internal_api']} {p['version'] or ''} ({p['num_threads']} threads)" for p in pools)
+        process: ", ".join(f"{p['internal_api']} {p['version'] or '?'} ({p['num_threads']} threads)" for p in pools)
         for process, pools in machine["threadpools"].items()
     }
     lines = [
@@ -505,9 +550,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"({machine['torch_num_threads']} threads, its default), scikit-learn {machine['scikit-learn']}. "
         "Thread pools: " + "; ".join(f"{process}: {text}" for process, text in pool_text.items()) + ".",
         "",
-        f"Load average (1 min) {results['loadavg_before'][0]:.2f} before the run, "
-        f"{results['loadavg_after'][0]:.2f} after: anything near the number of CPUs or above means other work "
-        "shared the machine and the times are inflated.",
+        "Other processes on the machine kept this many CPUs busy while each system ran (the worst round): "
+        + ", ".join(f"{name} {entry['other_load_cpus']:.2f}" for name, entry in results["systems"].items())
+        + f". Load average (1 min) {results['loadavg_before'][0]:.2f} before the run, "
+        f"{results['loadavg_after'][0]:.2f} after. Anything well above 0 means the machine was shared and the "
+        "times are inflated (BLAS and OpenMP thread teams that lose a core wait for it).",
         "",
         f"Median of {config['epochs']} timed epochs x {config['repeat']} rounds (after a warm-up epoch each), "
         "each system in its own process. Ratio = the system's epoch time / npsoftmax's (above 1: slower than "
@@ -534,7 +581,8 @@ def render_markdown(results: dict[str, Any]) -> str:
             "",
             f"End to end, `{cli['command']}` on the warm cache: {cli['wall_seconds']:.2f} s wall (median), "
             f"peak RSS {cli['peak_rss_mb']:.0f} MB, test accuracy {cli['test_acc']:.4f}; the median training pass "
-            f"it reports is {cli['median_epoch_seconds']:.4f} s.",
+            f"it reports is {cli['median_epoch_seconds']:.4f} s (other processes kept {cli['other_load_cpus']:.2f} "
+            "CPUs busy meanwhile).",
         ]
     if results.get("warm_load"):
         lines += ["", f"Warm `load_fashion_mnist` in a fresh process: {results['warm_load']['seconds'] * 1000:.1f} ms."]
@@ -594,6 +642,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent), help="folder of the results")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--data-dir", default="data/fashion-mnist")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to this long for other processes to leave the CPUs idle",
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--synthetic", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results-quick.json").read_text())
     assert list(results["systems"]) == SYSTEMS
     for name, entry in results["systems"].items():
-        for field in ("median_epoch_seconds", "ratio_vs_npsoftmax", "peak_rss_mb"):
+        for field in ("median_epoch_seconds", "ratio_vs_npsoftmax", "peak_rss_mb", "other_load_cpus"):
             assert _is_number(entry[field]), (name, field, entry[field])
         assert entry["median_epoch_seconds"] > 0 and entry["peak_rss_mb"] > 0, name
         if name == "floor":
