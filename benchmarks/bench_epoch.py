@@ -53,7 +53,7 @@ BATCH_SIZE = 256
 LR = 0.1
 SEED = 0
 NUM_CLASSES = 10
-SYNTHETIC_TRAIN, SYNTHETIC_TEST = 20_000, 5_000
+SYNTHETIC_TRAIN, SYNTHETIC_TEST = 10_000, 2_000
 QUICK_LOGREG_SUBSET = 5_000
 
 SYSTEMS = ["npsoftmax", "torch-scratch", "torch-nn", "sklearn-sgd", "sklearn-logreg", "floor"]
@@ -81,16 +81,16 @@ CLI_MAX_SECONDS, CLI_MAX_RSS_MB, WARM_LOAD_MAX_MS = 3.0, 350.0, 50.0
 def make_synthetic(folder: Path) -> None:
     """Write learnable synthetic data of Fashion-MNIST's shape as ``.npy`` files into ``folder``.
 
-    Every image is its class's mean image plus uniform noise, the class means a quarter of the way from their
-    average to random images, all of it dim like Fashion-MNIST's: a linear model separates the classes, but
-    not within the two epochs of ``--quick`` so far that the loss and its gradients approach zero (subnormal
-    floats would time the CPU's slow path instead of the systems).
+    Every image is its class's mean image plus uniform noise, the class means a third of the way from their
+    average to random images, all of it dim like Fashion-MNIST's. The classes are linearly separable, but the
+    two short epochs of ``--quick`` leave npsoftmax near 80% test accuracy with the loss far from zero (a loss
+    near zero would drive gradients to subnormal floats and time the CPU's slow path, not the systems).
     """
     rng = np.random.default_rng(SEED)
     noise = 50
     random_images = rng.integers(0, 100, size=(NUM_CLASSES, 28 * 28)).astype(np.int64)
     average = random_images.mean(axis=0).astype(np.int64)
-    means = (average + (random_images - average) // 4).astype(np.uint8).reshape(NUM_CLASSES, 28, 28)
+    means = (average + (random_images - average) // 3).astype(np.uint8).reshape(NUM_CLASSES, 28, 28)
     for split, n in (("train", SYNTHETIC_TRAIN), ("test", SYNTHETIC_TEST)):
         labels = rng.integers(0, NUM_CLASSES, size=n).astype(np.int64)
         images = means[labels] + rng.integers(0, noise, size=(n, 28, 28), dtype=np.uint8)
