@@ -4,7 +4,15 @@ Run from the repository root::
 
     python benchmarks/bench_epoch.py                    # real data, float32 -> benchmarks/results.{json,md}
     python benchmarks/bench_epoch.py --dtype float64    # -> benchmarks/results-float64.{json,md}
-    python benchmarks/bench_epoch.py --quick --out DIR  # synthetic data, < 30 s: the CI smoke test
+    python benchmarks/bench_epoch.py --quick --out DIR  # -> DIR/results-quick.{json,md}: the CI smoke test
+
+Options: ``--epochs`` timed epochs per system and round (default 5), ``--repeat`` rounds (default 3),
+``--dtype float32|float64``, ``--data-dir`` (default data/fashion-mnist), ``--out`` (default benchmarks/),
+``--wait-idle SECONDS`` (wait for other processes to leave the CPUs before each measurement; the CPUs they
+used meanwhile are recorded either way). ``--quick`` trains on 10,000 synthetic 28x28 images (2,000 to test)
+for one timed epoch in one round, fits LogisticRegression on 5,000 of them, skips the end-to-end
+measurements, and finishes in well under 30 s; it writes ``results-quick.*`` so that it never overwrites
+the committed results.
 
 Every system trains with batch size 256 on the same data, in its own subprocess of this script (started one
 after the other, so that each reports its own peak resident memory); the child times its epochs itself, after
@@ -19,7 +27,7 @@ a burst of load on the machine hits them all alike. The systems:
 4. ``sklearn-sgd``: one ``SGDClassifier(loss="log_loss").partial_fit`` pass over the data is one epoch;
    ``sklearn-logreg``: ``LogisticRegression`` (lbfgs, default ``max_iter``), the time of the whole fit;
 5. ``floor``: the two GEMMs a batch cannot do without, ``Xb @ W`` and ``Xb.T @ G``, for the same number of
-   batches (``ceil(60000 / 256)``) on one batch buffer that is already filled and in cache, with every
+   batches (``ceil(60000 / 256) = 235``) on one batch buffer that is already filled and in cache, with every
    output preallocated. A training epoch must do at least this much arithmetic and memory traffic, so no
    framework can beat it; the gap above it is the cost of everything that is not GEMM.
 
