@@ -154,7 +154,7 @@ def bench_npsoftmax(args: argparse.Namespace) -> dict[str, Any]:
     return {"epoch_seconds": seconds, "test_acc": nps.evaluate_accuracy(net, test_iter)}
 
 
-def _torch_data(args: argparse.Namespace):
+def _torch_data(args: argparse.Namespace) -> tuple[Any, Any]:
     """The seed's loaders: float images in [0, 1] shaped (n, 1, 28, 28) in a shuffled ``DataLoader``."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -171,7 +171,7 @@ def _torch_data(args: argparse.Namespace):
     return train_iter, test_iter
 
 
-def _d2l_accuracy(y_hat, y) -> float:
+def _d2l_accuracy(y_hat: Any, y: Any) -> float:
     """d2l's ``accuracy``: the number of correct predictions."""
     if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
         y_hat = y_hat.argmax(axis=1)
@@ -179,7 +179,7 @@ def _d2l_accuracy(y_hat, y) -> float:
     return float(cmp.type(y.dtype).sum())
 
 
-def _d2l_train_epoch(net, train_iter, loss, updater) -> tuple[float, float]:
+def _d2l_train_epoch(net: Any, train_iter: Any, loss: Any, updater: Any) -> tuple[float, float]:
     """d2l's ``train_epoch_ch3``, bookkeeping included, for both the scratch and the ``nn`` version."""
     import torch
 
@@ -202,7 +202,7 @@ def _d2l_train_epoch(net, train_iter, loss, updater) -> tuple[float, float]:
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
-def _d2l_evaluate_accuracy(net, data_iter) -> float:
+def _d2l_evaluate_accuracy(net: Any, data_iter: Any) -> float:
     import torch
 
     if isinstance(net, torch.nn.Module):
