@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._io import write_atomic
 from .fetch import (
     FILES,
     DataUnavailableError,
@@ -40,7 +41,6 @@ from .fetch import (
     _show_progress,
     _sources,
     _stamp,
-    _write_atomic,
     _write_manifest,
 )
 from .idx import read_idx
@@ -228,7 +228,7 @@ def _rebuild(
         for spec, array in ((images_spec, images), (labels_spec, labels)):
             if spec in stale:
                 path = _cache_path(root, spec)
-                _write_atomic(path, lambda f, array=array: np.save(f, array, allow_pickle=False))
+                write_atomic(path, lambda f, array=array: np.save(f, array, allow_pickle=False))
                 entries[spec.gz_name] = {**entries[spec.gz_name], "cache": _stamp(path)}
                 logger.info("%s: cached as %s", spec.gz_name, path.name)
     _write_manifest(root, entries)

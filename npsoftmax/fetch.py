@@ -33,18 +33,19 @@ import json
 import logging
 import os
 import re
-import secrets
 import shutil
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import requests
 from tqdm import tqdm
+
+from ._io import TEMP_PREFIX, install, temporary, write_atomic
 
 try:
     import fcntl
@@ -124,7 +125,6 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 
 _MANIFEST_FORMAT = 1
-_TEMP_PREFIX = ".npsoftmax-tmp-"
 _CHUNK = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -282,12 +282,12 @@ def _ensure_files(
             entries.pop(spec.gz_name, None)
         for source in sources:
             try:
-                with _temporary(final) as tmp:
+                with temporary(final) as tmp:
                     fetcher.fetch(source, spec.gz_name, tmp)
                     reason = _verify(tmp, pin)[1]
                     if reason is not None:
                         raise _SourceFailed(reason)
-                    _install(tmp, final)
+                    install(tmp, final)
             except _SourceFailed as exc:
                 failures.setdefault(source, {})[spec.gz_name] = str(exc)
                 logger.info("%s: %s failed: %s", spec.gz_name, source, exc)
@@ -635,36 +635,10 @@ def _exclusive(root: Path) -> Iterator[None]:
             fd = os.open(root, os.O_RDONLY)
             stack.callback(os.close, fd)
             fcntl.flock(fd, fcntl.LOCK_EX)
-        for leftover in root.glob(f"{_TEMP_PREFIX}*"):
+        for leftover in root.glob(f"{TEMP_PREFIX}*"):
             logger.info("removing %s, left over from an interrupted run", leftover)
             leftover.unlink(missing_ok=True)
         yield
-
-
-@contextlib.contextmanager
-def _temporary(final: Path) -> Iterator[Path]:
-    """An empty file beside ``final`` (same filesystem, so the rename is atomic), removed unless installed."""
-    path = final.with_name(f"{_TEMP_PREFIX}{final.name}-{secrets.token_hex(4)}")
-    # os.open rather than mkstemp: mkstemp's mode 0600 would survive the rename and lock out other users.
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _install(tmp: Path, final: Path) -> None:
-    """Flush ``tmp`` to disk, then rename it to ``final``: a crash leaves the old file or the new one."""
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-
-
-def _write_atomic(final: Path, write: Callable[[BinaryIO], Any]) -> None:
-    with _temporary(final) as tmp:
-        with open(tmp, "wb") as f:
-            write(f)
-        _install(tmp, final)
 
 
 def _stamp_of(stat: os.stat_result) -> dict[str, int]:
@@ -706,4 +680,4 @@ def _read_manifest(root: Path) -> dict[str, dict[str, Any]]:
 
 def _write_manifest(root: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
     text = json.dumps({"format": _MANIFEST_FORMAT, "files": entries}, indent=2, sort_keys=True) + "\n"
-    _write_atomic(root / MANIFEST_NAME, lambda f: f.write(text.encode()))
+    write_atomic(root / MANIFEST_NAME, lambda f: f.write(text.encode()))

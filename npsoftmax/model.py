@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._io import write_atomic
 from .losses import _check_problem, _flatten_examples, loss_and_grad, softmax
 
 __all__ = ["SoftmaxRegression"]
@@ -80,14 +81,7 @@ class SoftmaxRegression:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, W=self.W, b=self.b)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+        return write_atomic(path, lambda f: np.savez(f, W=self.W, b=self.b))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SoftmaxRegression:

@@ -16,19 +16,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from ._io import write_atomic
+
 __all__ = ["Animator", "plot_predictions", "plot_confusion", "save_figure"]
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Render ``fig`` to PNG and move it into place at ``path`` in one rename: a reader never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Render ``fig`` to PNG at ``path`` in one rename: a reader never sees half a file."""
+    return write_atomic(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
 
 
 def _in_notebook() -> bool:

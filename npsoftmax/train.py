@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cli import log_messages_to
+from ._io import write_atomic
 from .dataset import TEXT_LABELS, get_fashion_mnist_labels
 from .fetch import DataUnavailableError, fashion_mnist_source
 from .loader import MinibatchIter, load_data_fashion_mnist
@@ -176,12 +177,8 @@ def predict(net: SoftmaxRegression, test_iter: MinibatchIter, path: str | os.Pat
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = json.dumps(payload, indent=2) + "\n"
+    write_atomic(path, lambda f: f.write(text.encode()))
 
 
 def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
