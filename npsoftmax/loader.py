@@ -2,13 +2,12 @@
 
 The images stay ``uint8`` (47 MB for the training set, memory-mapped from the cache) and each batch is
 converted to float inside one buffer that is reused for the whole pass: a shuffled batch costs a gather of
-256 rows of bytes and one fused scale, not a fresh float array per batch.
+256 rows of bytes, a cast and a scale in place, not a fresh float array per batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -24,8 +23,8 @@ class MinibatchIter:
     The last partial batch is kept. With ``shuffle=True`` every pass visits the examples in a new order,
     drawn from a generator seeded once at construction, so a seed fixes the whole sequence of epochs.
 
-    Each pass reuses two buffers, one yielded while a worker thread fills the other: the ``X`` and ``y`` of a
-    batch are overwritten two batches later in the same pass. Call ``X.copy()`` to keep one beyond that.
+    Each pass fills one buffer: the ``X`` and ``y`` of a batch are overwritten by the next batch of the same
+    pass. Call ``X.copy()`` to keep one beyond that.
 
     Parameters
     ----------
@@ -86,43 +85,27 @@ class MinibatchIter:
         )
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        starts = range(0, self.num_examples, self.batch_size)
-        order = self._rng.permutation(self.num_examples) if self.shuffle else None
-        size = min(self.batch_size, self.num_examples)
-        buffers = [self._new_buffers(size) for _ in range(2)]
-        # A worker thread fills the next batch while the caller computes on this one: NumPy releases the
-        # GIL while it gathers and converts, so on two cores the copying hides behind the GEMMs.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="npsoftmax-batches") as worker:
-            pending = worker.submit(self._fill, buffers[0], order, starts[0])
-            for i in range(len(starts)):
-                batch = pending.result()
-                if i + 1 < len(starts):
-                    pending = worker.submit(self._fill, buffers[(i + 1) % 2], order, starts[i + 1])
-                yield batch
-
-    def _new_buffers(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n_features = self.images.shape[1] * self.images.shape[2]
-        raw = np.empty((size, n_features), np.uint8)
-        return raw, np.empty((size, n_features), self.dtype), np.empty(size, np.int64)
-
-    def _fill(
-        self, buffers: tuple[np.ndarray, np.ndarray, np.ndarray], order: np.ndarray | None, start: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Write the batch starting at position ``start`` of the pass into ``buffers``; return views of it."""
-        raw, X, y = buffers
         n, height, width = self.images.shape
         pixels = self.images.reshape(n, height * width)
-        stop = min(start + self.batch_size, n)
-        m = stop - start
-        if order is None:
-            batch_pixels, y[:m] = pixels[start:stop], self.labels[start:stop]
-        else:
-            batch_pixels = np.take(pixels, order[start:stop], axis=0, out=raw[:m])
-            np.take(self.labels, order[start:stop], out=y[:m])
-        np.multiply(batch_pixels, self._scale, out=X[:m])
-        if self._has_shift:
-            X[:m] += self._shift
-        return X[:m].reshape(m, 1, height, width), y[:m]
+        size = min(self.batch_size, n)
+        raw = np.empty((size, height * width), np.uint8)
+        X = np.empty((size, height * width), self.dtype)
+        y = np.empty(size, np.int64)
+        order = self._rng.permutation(n) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            m = stop - start
+            if order is None:
+                batch_pixels, y[:m] = pixels[start:stop], self.labels[start:stop]
+            else:
+                batch_pixels = np.take(pixels, order[start:stop], axis=0, out=raw[:m])
+                np.take(self.labels, order[start:stop], out=y[:m])
+            # A plain cast and an in-place float multiply: twice as fast as one mixed uint8 * float ufunc.
+            np.copyto(X[:m], batch_pixels)
+            X[:m] *= self._scale
+            if self._has_shift:
+                X[:m] += self._shift
+            yield X[:m].reshape(m, 1, height, width), y[:m]
 
     def __repr__(self) -> str:
         return (
