@@ -429,12 +429,15 @@ class OtherLoad:
 def wait_until_idle(max_seconds: float, threshold: float = 0.25) -> float:
     """Wait (up to ``max_seconds``) until other processes use less than ``threshold`` CPUs; return their load."""
     deadline = time.monotonic() + max_seconds
+    logged = False
     while True:
         with OtherLoad() as load:
             time.sleep(1.0)
         if load.cpus < threshold or time.monotonic() >= deadline:
             return load.cpus
-        log.info("waiting: other processes keep %.1f CPUs busy", load.cpus)
+        if not logged:
+            log.info("waiting up to %g s: other processes keep %.1f CPUs busy", max_seconds, load.cpus)
+            logged = True
 
 
 def spawn(task: str, args: argparse.Namespace, synthetic: str | None) -> dict[str, Any]:
