@@ -1,9 +1,14 @@
-"""Choose the ``--preset best`` recipe on a validation split of the training set (the test set is not used).
+"""Choose the ``--preset best`` recipe by cross-validation on the training set (the test set is never used).
 
-The last 10,000 of the 60,000 training images are held out; each candidate trains on the first 50,000 and is
-scored on the held-out part. Prints one line per candidate and the winner; writes ``benchmarks/tune_preset.json``.
+Every candidate (standardized pixels, momentum 0.9, cosine schedule, batch 256, and a learning rate, weight
+decay and number of epochs from the grid) is trained five times, each time holding out a different fifth of
+the 60,000 training images (12,000) and training on the other 48,000; its score is the mean held-out accuracy.
+Averaging over all 60,000 held-out predictions matters: one 10,000-image split measures an accuracy near 0.85
+only to about +-0.0036 (one standard error), more than the candidates differ by.
 
-    python benchmarks/tune_preset.py [--data-dir data/fashion-mnist] [--quick]
+    python benchmarks/tune_preset.py [--data-dir data/fashion-mnist] [--folds 5] [--quick]
+
+Prints one line per candidate and the winner; writes ``benchmarks/tune_preset.json``.
 """
 
 from __future__ import annotations
@@ -11,49 +16,62 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 from pathlib import Path
+
+import numpy as np
 
 import npsoftmax as nps
 from npsoftmax.loader import pixel_stats
 from npsoftmax.train import SCHEDULES, train
 
-N_VALIDATION = 10_000
+GRID = {"lr": [0.03, 0.1, 0.3], "weight_decay": [3e-4, 1e-3, 3e-3], "epochs": [20, 30]}
+QUICK_GRID = {"lr": [0.1], "weight_decay": [1e-3], "epochs": [1]}
 
 
-def score(X_fit, y_fit, X_val, y_val, *, lr, weight_decay, epochs, batch_size, seed=0) -> float:
+def held_out_scores(X_fit, y_fit, X_val, y_val, *, lr, weight_decay, epochs, seed=0) -> tuple[float, float]:
+    """Train one candidate on the fit part; its held-out accuracy and cross-entropy."""
     mean, std = pixel_stats(X_fit)
-    fit_iter = nps.MinibatchIter(X_fit, y_fit, batch_size, True, seed, mean, std)
-    val_iter = nps.MinibatchIter(X_val, y_val, batch_size, False, None, mean, std)
+    fit_iter = nps.MinibatchIter(X_fit, y_fit, 256, True, seed, mean, std)
+    val_iter = nps.MinibatchIter(X_val, y_val, len(y_val), False, None, mean, std)
     net = nps.SoftmaxRegression(seed=seed)
     updater = nps.SGD(net.params, lr=lr, momentum=0.9)
-    loss = nps.SoftmaxCrossEntropy(weight_decay=weight_decay)
+    loss = nps.SoftmaxCrossEntropy(weight_decay)
     history = train(net, fit_iter, val_iter, loss, epochs, updater, SCHEDULES["cosine"])
-    return history[-1]["test_acc"]
+    X, y = next(iter(val_iter))
+    return history[-1]["test_acc"], float(nps.cross_entropy(net(X), y))
+
+
+def cross_validate(X, y, folds: int, **candidate) -> dict:
+    accs, losses = [], []
+    for bounds in np.array_split(np.arange(len(y)), folds):
+        held_out = np.zeros(len(y), bool)
+        held_out[bounds] = True
+        acc, loss = held_out_scores(X[~held_out], y[~held_out], X[held_out], y[held_out], **candidate)
+        accs.append(acc)
+        losses.append(loss)
+    return candidate | {"cv_acc": statistics.fmean(accs), "cv_loss": statistics.fmean(losses), "fold_accs": accs}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="data/fashion-mnist")
-    parser.add_argument("--quick", action="store_true", help="a 2-candidate grid, for a smoke test")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one candidate, one epoch: a smoke test")
     parser.add_argument("--out", default=str(Path(__file__).with_name("tune_preset.json")))
     args = parser.parse_args()
 
     X_train, y_train, _, _ = nps.load_fashion_mnist(args.data_dir)
-    X_fit, y_fit = X_train[:-N_VALIDATION], y_train[:-N_VALIDATION]
-    X_val, y_val = X_train[-N_VALIDATION:], y_train[-N_VALIDATION:]
-
-    grid = {"lr": [0.003, 0.01, 0.03], "weight_decay": [0.0, 1e-4, 1e-3], "epochs": [10, 20, 30], "batch_size": [256]}
-    if args.quick:
-        grid = {"lr": [0.01], "weight_decay": [0.0, 1e-4], "epochs": [2], "batch_size": [256]}
+    X_train = np.asarray(X_train)
+    grid = QUICK_GRID if args.quick else GRID
     results = []
     for values in itertools.product(*grid.values()):
-        candidate = dict(zip(grid, values, strict=True))
-        acc = score(X_fit, y_fit, X_val, y_val, **candidate)
-        results.append({**candidate, "val_acc": acc})
+        results.append(cross_validate(X_train, y_train, args.folds, **dict(zip(grid, values, strict=True))))
         print(json.dumps(results[-1]), flush=True)
-    best = max(results, key=lambda r: r["val_acc"])
+    best = max(results, key=lambda r: r["cv_acc"])
     print("best:", json.dumps(best))
-    Path(args.out).write_text(json.dumps({"validation": N_VALIDATION, "results": results, "best": best}, indent=2))
+    summary = {"folds": args.folds, "grid": grid, "results": results, "best": best}
+    Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":
