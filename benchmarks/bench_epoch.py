@@ -81,6 +81,8 @@ TARGETS = [
     ("floor", 1.5, "npsoftmax epoch <= 1.5x the floor"),
 ]
 CLI_MAX_SECONDS, CLI_MAX_RSS_MB, WARM_LOAD_MAX_MS = 3.0, 350.0, 50.0
+# An epoch counts as clean when tasks waited for a CPU (Linux PSI "some") at most this fraction of its time.
+MAX_CPU_STALL, MIN_CLEAN_EPOCHS = 0.1, 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -122,15 +124,29 @@ def float_images(images: np.ndarray, dtype: str) -> np.ndarray:
     return (np.asarray(images).reshape(len(images), -1) / np.float32(255)).astype(dtype)
 
 
-def timed_epochs(run_epoch: Callable[[], object], epochs: int) -> list[float]:
-    """Seconds of each of ``epochs`` calls of ``run_epoch``, after one untimed warm-up call."""
+def cpu_stall_microseconds() -> int:
+    """Total time some runnable task on the machine waited for a CPU (Linux PSI, /proc/pressure/cpu), or 0."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return int(f.readline().rsplit("total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def measure(run: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds of one call of ``run``, and the fraction of them in which some task waited for a CPU."""
+    stall = cpu_stall_microseconds()
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    return seconds, (cpu_stall_microseconds() - stall) / 1e6 / seconds
+
+
+def timed_epochs(run_epoch: Callable[[], object], epochs: int) -> dict[str, list[float]]:
+    """``epoch_seconds`` and ``epoch_cpu_stall`` of ``epochs`` calls of ``run_epoch``, after an untimed warm-up."""
     run_epoch()
-    seconds = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        run_epoch()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+    seconds, stall = zip(*(measure(run_epoch) for _ in range(epochs)), strict=True)
+    return {"epoch_seconds": list(seconds), "epoch_cpu_stall": list(stall)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -151,8 +167,8 @@ def bench_npsoftmax(args: argparse.Namespace) -> dict[str, Any]:
     net = nps.SoftmaxRegression(784, NUM_CLASSES, seed=SEED, dtype=args.dtype)
     loss = nps.SoftmaxCrossEntropy()
     updater = nps.SGD(net.params, lr=LR)
-    seconds = timed_epochs(lambda: train_epoch(net, train_iter, loss, updater), args.epochs)
-    return {"epoch_seconds": seconds, "test_acc": nps.evaluate_accuracy(net, test_iter)}
+    timings = timed_epochs(lambda: train_epoch(net, train_iter, loss, updater), args.epochs)
+    return {**timings, "test_acc": nps.evaluate_accuracy(net, test_iter)}
 
 
 def _torch_data(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -244,8 +260,8 @@ def bench_torch_scratch(args: argparse.Namespace) -> dict[str, Any]:
     def updater(batch_size):
         return sgd([W, b], LR, batch_size)
 
-    seconds = timed_epochs(lambda: _d2l_train_epoch(net, train_iter, cross_entropy, updater), args.epochs)
-    return {"epoch_seconds": seconds, "test_acc": _d2l_evaluate_accuracy(net, test_iter)}
+    timings = timed_epochs(lambda: _d2l_train_epoch(net, train_iter, cross_entropy, updater), args.epochs)
+    return {**timings, "test_acc": _d2l_evaluate_accuracy(net, test_iter)}
 
 
 def bench_torch_nn(args: argparse.Namespace) -> dict[str, Any]:
@@ -262,8 +278,8 @@ def bench_torch_nn(args: argparse.Namespace) -> dict[str, Any]:
     net.apply(init_weights)
     loss = nn.CrossEntropyLoss(reduction="none")
     trainer = torch.optim.SGD(net.parameters(), lr=LR)
-    seconds = timed_epochs(lambda: _d2l_train_epoch(net, train_iter, loss, trainer), args.epochs)
-    return {"epoch_seconds": seconds, "test_acc": _d2l_evaluate_accuracy(net, test_iter)}
+    timings = timed_epochs(lambda: _d2l_train_epoch(net, train_iter, loss, trainer), args.epochs)
+    return {**timings, "test_acc": _d2l_evaluate_accuracy(net, test_iter)}
 
 
 def bench_sklearn_sgd(args: argparse.Namespace) -> dict[str, Any]:
@@ -274,9 +290,9 @@ def bench_sklearn_sgd(args: argparse.Namespace) -> dict[str, Any]:
     X, y = float_images(X_train, "float64"), np.asarray(y_train)
     classes = np.arange(NUM_CLASSES)
     clf = SGDClassifier(loss="log_loss", random_state=SEED)
-    seconds = timed_epochs(lambda: clf.partial_fit(X, y, classes=classes), args.epochs)
+    timings = timed_epochs(lambda: clf.partial_fit(X, y, classes=classes), args.epochs)
     test_acc = clf.score(float_images(X_test, "float64"), np.asarray(y_test))
-    return {"epoch_seconds": seconds, "test_acc": float(test_acc)}
+    return {**timings, "test_acc": float(test_acc)}
 
 
 def bench_sklearn_logreg(args: argparse.Namespace) -> dict[str, Any]:
@@ -291,12 +307,11 @@ def bench_sklearn_logreg(args: argparse.Namespace) -> dict[str, Any]:
     clf = LogisticRegression()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported below as n_iter == max_iter
-        start = time.perf_counter()
-        clf.fit(X, y)
-        seconds = time.perf_counter() - start
+        seconds, stall = measure(lambda: clf.fit(X, y))
     test_acc = clf.score(float_images(X_test, args.dtype), np.asarray(y_test))
     return {
         "epoch_seconds": [seconds],
+        "epoch_cpu_stall": [stall],
         "test_acc": float(test_acc),
         "n_train": n,
         "n_iter": int(clf.n_iter_.max()),
@@ -325,13 +340,14 @@ def bench_floor(args: argparse.Namespace) -> dict[str, Any]:
     by_threads = {"default": timed_epochs(epoch, args.epochs)}
     with threadpool_limits(limits=1, user_api="blas"):
         by_threads["1"] = timed_epochs(epoch, args.epochs)
-    fastest = min(by_threads, key=lambda k: statistics.median(by_threads[k]))
+    medians = {k: statistics.median(v["epoch_seconds"]) for k, v in by_threads.items()}
+    fastest = min(medians, key=medians.__getitem__)
     return {
-        "epoch_seconds": by_threads[fastest],
+        **by_threads[fastest],
         "test_acc": None,
         "batches": len(sizes),
         "blas_threads": fastest,
-        "median_epoch_seconds_by_blas_threads": {k: statistics.median(v) for k, v in by_threads.items()},
+        "median_epoch_seconds_by_blas_threads": medians,
     }
 
 
@@ -503,17 +519,29 @@ def _dtype_flag(args: argparse.Namespace) -> str:
 
 
 def summarize(raw: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Per system: median epoch seconds over every timed epoch of every round, ratio to npsoftmax, etc."""
+    """Per system: median epoch seconds, ratio to npsoftmax, test accuracy, peak RSS, contention.
+
+    The median is over the epochs (of every round) in which no task waited for a CPU more than
+    ``MAX_CPU_STALL`` of the time, when there are at least ``MIN_CLEAN_EPOCHS`` of them (or all epochs are
+    clean); otherwise over all epochs, and the system is marked ``contended``.
+    """
     systems = {}
     for name, rounds in raw.items():
         seconds = [s for r in rounds for s in r["epoch_seconds"]]
-        common = ("epoch_seconds", "test_acc", "peak_rss_mb", "threadpools", "other_load_cpus")
+        stall = [f for r in rounds for f in r["epoch_cpu_stall"]]
+        clean = [s for s, f in zip(seconds, stall, strict=True) if f <= MAX_CPU_STALL]
+        contended = len(clean) < min(MIN_CLEAN_EPOCHS, len(seconds))
+        common = ("epoch_seconds", "epoch_cpu_stall", "test_acc", "peak_rss_mb", "threadpools", "other_load_cpus")
         extra = {k: v for k, v in rounds[-1].items() if k not in common}
         systems[name] = {
             "label": LABELS[name],
-            "median_epoch_seconds": statistics.median(seconds),
+            "median_epoch_seconds": statistics.median(seconds if contended else clean),
+            "contended": contended,
+            "clean_epochs": len(clean),
+            "median_epoch_seconds_all": statistics.median(seconds),
             "min_epoch_seconds": min(seconds),
             "epoch_seconds": seconds,
+            "epoch_cpu_stall": stall,
             "test_acc": rounds[-1]["test_acc"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds),
             "other_load_cpus": max(r["other_load_cpus"] for r in rounds),
@@ -582,16 +610,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         "times are inflated (BLAS and OpenMP thread teams that lose a core wait for it).",
         "",
         f"Median of {config['epochs']} timed epochs x {config['repeat']} rounds (after a warm-up epoch each), "
-        "each system in its own process. Ratio = the system's epoch time / npsoftmax's (above 1: slower than "
-        f"npsoftmax). Test accuracy after the run's {config['epochs'] + 1} epochs.",
+        "each system in its own process, over the clean epochs: those in which no task on the machine waited "
+        f"for a CPU more than {MAX_CPU_STALL:.0%} of the time (Linux PSI). A system with fewer than "
+        f"{MIN_CLEAN_EPOCHS} clean epochs is marked (contended) and its median is over all epochs. "
+        "Ratio = the system's epoch time / npsoftmax's (above 1: slower than npsoftmax). Test accuracy after "
+        f"the run's {config['epochs'] + 1} epochs.",
         "",
         "| system | median epoch s | ratio vs npsoftmax | test acc | peak RSS MB |",
         "|---|---:|---:|---:|---:|",
     ]
     for entry in results["systems"].values():
         acc = "n/a (no training)" if entry["test_acc"] is None else f"{entry['test_acc']:.4f}"
+        flag = " (contended)" if entry["contended"] else ""
         lines.append(
-            f"| {entry['label']} | {entry['median_epoch_seconds']:.4f} | {entry['ratio_vs_npsoftmax']:.2f}x "
+            f"| {entry['label']} | {entry['median_epoch_seconds']:.4f}{flag} | {entry['ratio_vs_npsoftmax']:.2f}x "
             f"| {acc} | {entry['peak_rss_mb']:.0f} |"
         )
     logreg, floor = results["systems"]["sklearn-logreg"], results["systems"]["floor"]

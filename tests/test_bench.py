@@ -32,6 +32,7 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
         for field in ("median_epoch_seconds", "ratio_vs_npsoftmax", "peak_rss_mb", "other_load_cpus"):
             assert _is_number(entry[field]), (name, field, entry[field])
         assert entry["median_epoch_seconds"] > 0 and entry["peak_rss_mb"] > 0, name
+        assert isinstance(entry["contended"], bool), name
         if name == "floor":
             assert entry["test_acc"] is None  # the floor only multiplies matrices, it does not train
         else:
