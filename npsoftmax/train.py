@@ -30,7 +30,7 @@ from .dataset import TEXT_LABELS, get_fashion_mnist_labels
 from .fetch import DataUnavailableError, fashion_mnist_source
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import SoftmaxCrossEntropy
-from .metrics import Accumulator, confusion_matrix, evaluate_accuracy
+from .metrics import EVAL_BATCH_SIZE, Accumulator, confusion_matrix, evaluate_accuracy
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
 from .plots import Animator, plot_confusion, plot_predictions
@@ -257,7 +257,7 @@ def run(config: Config) -> dict:
         ) from None
 
     # Pictures and the final numbers
-    y_pred = np.concatenate([net.predict(X) for X, _ in test_iter.with_batch_size(8192)])
+    y_pred = np.concatenate([net.predict(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
     confusion = confusion_matrix(test_iter.labels, y_pred, 10)
     per_class = np.diag(confusion) / confusion.sum(axis=1)
     metrics.update(
