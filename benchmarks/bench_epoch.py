@@ -81,8 +81,9 @@ TARGETS = [
     ("floor", 1.5, "npsoftmax epoch <= 1.5x the floor"),
 ]
 CLI_MAX_SECONDS, CLI_MAX_RSS_MB, WARM_LOAD_MAX_MS = 3.0, 350.0, 50.0
-# An epoch counts as clean when tasks waited for a CPU (Linux PSI "some") at most this fraction of its time.
-MAX_CPU_STALL, MIN_CLEAN_EPOCHS = 0.1, 3
+# An epoch is contended when tasks waited for a CPU (Linux PSI "some") more than MAX_CPU_STALL of its time
+# and other processes kept more than MAX_OTHER_CPUS busy; medians need MIN_CLEAN_EPOCHS uncontended epochs.
+MAX_CPU_STALL, MAX_OTHER_CPUS, MIN_CLEAN_EPOCHS = 0.1, 0.25, 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -133,20 +134,36 @@ def cpu_stall_microseconds() -> int:
         return 0
 
 
-def measure(run: Callable[[], object]) -> tuple[float, float]:
-    """Wall seconds of one call of ``run``, and the fraction of them in which some task waited for a CPU."""
-    stall = cpu_stall_microseconds()
+def machine_busy_cpu_seconds() -> float:
+    """CPU-seconds every process on the machine has spent busy since boot (the ``cpu`` line of /proc/stat)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU-seconds of this process, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(run: Callable[[], object]) -> tuple[float, float, float]:
+    """One call of ``run``: wall seconds, the fraction of them in which some task waited for a CPU, and
+    the CPUs that other processes kept busy meanwhile (coarse: /proc/stat counts in 10 ms ticks)."""
+    stall, machine, own = cpu_stall_microseconds(), machine_busy_cpu_seconds(), own_cpu_seconds()
     start = time.perf_counter()
     run()
     seconds = time.perf_counter() - start
-    return seconds, (cpu_stall_microseconds() - stall) / 1e6 / seconds
+    others = (machine_busy_cpu_seconds() - machine) - (own_cpu_seconds() - own)
+    return seconds, (cpu_stall_microseconds() - stall) / 1e6 / seconds, max(0.0, others / seconds)
 
 
 def timed_epochs(run_epoch: Callable[[], object], epochs: int) -> dict[str, list[float]]:
-    """``epoch_seconds`` and ``epoch_cpu_stall`` of ``epochs`` calls of ``run_epoch``, after an untimed warm-up."""
+    """``epoch_seconds``, ``epoch_cpu_stall`` and ``epoch_other_cpus`` of ``epochs`` calls of ``run_epoch``,
+    after an untimed warm-up call."""
     run_epoch()
-    seconds, stall = zip(*(measure(run_epoch) for _ in range(epochs)), strict=True)
-    return {"epoch_seconds": list(seconds), "epoch_cpu_stall": list(stall)}
+    seconds, stall, others = zip(*(measure(run_epoch) for _ in range(epochs)), strict=True)
+    return {"epoch_seconds": list(seconds), "epoch_cpu_stall": list(stall), "epoch_other_cpus": list(others)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -307,11 +324,12 @@ def bench_sklearn_logreg(args: argparse.Namespace) -> dict[str, Any]:
     clf = LogisticRegression()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported below as n_iter == max_iter
-        seconds, stall = measure(lambda: clf.fit(X, y))
+        seconds, stall, others = measure(lambda: clf.fit(X, y))
     test_acc = clf.score(float_images(X_test, args.dtype), np.asarray(y_test))
     return {
         "epoch_seconds": [seconds],
         "epoch_cpu_stall": [stall],
+        "epoch_other_cpus": [others],
         "test_acc": float(test_acc),
         "n_train": n,
         "n_iter": int(clf.n_iter_.max()),
@@ -417,13 +435,6 @@ def run_child(args: argparse.Namespace) -> None:
 # The parent: start the children, aggregate, write results.json and results.md.
 
 
-def machine_busy_cpu_seconds() -> float:
-    """CPU-seconds every process on the machine has spent busy since boot (the ``cpu`` line of /proc/stat)."""
-    with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu_seconds() -> float:
     """CPU-seconds of this process's finished children (our own measurements)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -521,17 +532,21 @@ def _dtype_flag(args: argparse.Namespace) -> str:
 def summarize(raw: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Per system: median epoch seconds, ratio to npsoftmax, test accuracy, peak RSS, contention.
 
-    The median is over the epochs (of every round) in which no task waited for a CPU more than
-    ``MAX_CPU_STALL`` of the time, when there are at least ``MIN_CLEAN_EPOCHS`` of them (or all epochs are
-    clean); otherwise over all epochs, and the system is marked ``contended``.
+    An epoch is clean unless other processes competed for the CPUs during it: tasks waited for a CPU more
+    than ``MAX_CPU_STALL`` of the time *and* other processes kept more than ``MAX_OTHER_CPUS`` busy (both,
+    because a system's own thread team can make tasks wait, and the tick count is coarse for short epochs).
+    The median is over the clean epochs of every round when there are at least ``MIN_CLEAN_EPOCHS`` of them
+    (or all epochs are clean); otherwise over all epochs, and the system is marked ``contended``.
     """
     systems = {}
     for name, rounds in raw.items():
         seconds = [s for r in rounds for s in r["epoch_seconds"]]
         stall = [f for r in rounds for f in r["epoch_cpu_stall"]]
-        clean = [s for s, f in zip(seconds, stall, strict=True) if f <= MAX_CPU_STALL]
+        others = [c for r in rounds for c in r["epoch_other_cpus"]]
+        clean = [s for s, f, c in zip(seconds, stall, others, strict=True) if f <= MAX_CPU_STALL or c <= MAX_OTHER_CPUS]
         contended = len(clean) < min(MIN_CLEAN_EPOCHS, len(seconds))
-        common = ("epoch_seconds", "epoch_cpu_stall", "test_acc", "peak_rss_mb", "threadpools", "other_load_cpus")
+        common = ("epoch_seconds", "epoch_cpu_stall", "epoch_other_cpus", "test_acc", "peak_rss_mb", "threadpools")
+        common += ("other_load_cpus",)
         extra = {k: v for k, v in rounds[-1].items() if k not in common}
         systems[name] = {
             "label": LABELS[name],
@@ -542,6 +557,7 @@ def summarize(raw: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]
             "min_epoch_seconds": min(seconds),
             "epoch_seconds": seconds,
             "epoch_cpu_stall": stall,
+            "epoch_other_cpus": others,
             "test_acc": rounds[-1]["test_acc"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds),
             "other_load_cpus": max(r["other_load_cpus"] for r in rounds),
@@ -610,8 +626,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "times are inflated (BLAS and OpenMP thread teams that lose a core wait for it).",
         "",
         f"Median of {config['epochs']} timed epochs x {config['repeat']} rounds (after a warm-up epoch each), "
-        "each system in its own process, over the clean epochs: those in which no task on the machine waited "
-        f"for a CPU more than {MAX_CPU_STALL:.0%} of the time (Linux PSI). A system with fewer than "
+        "each system in its own process, over the clean epochs: those in which tasks did not wait for a CPU "
+        f"more than {MAX_CPU_STALL:.0%} of the time (Linux PSI) or other processes kept at most "
+        f"{MAX_OTHER_CPUS} CPUs busy. A system with fewer than "
         f"{MIN_CLEAN_EPOCHS} clean epochs is marked (contended) and its median is over all epochs. "
         "Ratio = the system's epoch time / npsoftmax's (above 1: slower than npsoftmax). Test accuracy after "
         f"the run's {config['epochs'] + 1} epochs.",
