@@ -28,17 +28,19 @@ def temporary(final: Path) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def install(tmp: Path, final: Path) -> None:
-    """Flush ``tmp`` to disk, then rename it to ``final``: a crash leaves the old file or the new one."""
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
+def install(tmp: Path, final: Path, durable: bool = True) -> None:
+    """Rename ``tmp`` to ``final``, first flushing it to disk when ``durable``: a crash then leaves the old file
+    or the new one, never an empty one. Without it the rename is still atomic for other processes."""
+    if durable:
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
     os.replace(tmp, final)
 
 
-def write_atomic(final: Path, write: Callable[[BinaryIO], Any]) -> Path:
+def write_atomic(final: Path, write: Callable[[BinaryIO], Any], durable: bool = True) -> Path:
     """Call ``write(file)`` on a temporary file, then move the result to ``final`` in one rename."""
     with temporary(final) as tmp:
         with open(tmp, "wb") as f:
             write(f)
-        install(tmp, final)
+        install(tmp, final, durable)
     return final
