@@ -493,15 +493,17 @@ def time_cli(args: argparse.Namespace) -> dict[str, Any]:
             argv += ["--dtype", args.dtype, "--quiet"]
             if args.wait_idle:
                 wait_until_idle(args.wait_idle)
-            with OtherLoad() as load:
+            stderr_path = Path(tmp) / f"stderr{i}.txt"
+            with OtherLoad() as load, open(stderr_path, "w") as stderr:  # a file: a full pipe would block it
                 start = time.perf_counter()
-                proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
                 _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone, unlike RUSAGE_CHILDREN
                 seconds = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)
-            stderr = proc.stderr.read().decode() if proc.stderr else ""
             if proc.returncode != 0:
-                raise RuntimeError(f"{shlex.join(argv)} failed with exit status {proc.returncode}:\n{stderr}")
+                raise RuntimeError(
+                    f"{shlex.join(argv)} failed with exit status {proc.returncode}:\n{stderr_path.read_text()}"
+                )
             metrics = json.loads((out / "metrics.json").read_text())
             runs.append(
                 {
