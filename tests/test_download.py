@@ -341,7 +341,7 @@ def test_interrupted_install_leaves_no_file_under_a_final_name(root, synthetic, 
     def interrupted(tmp, final):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dl, "_install", interrupted)
+    monkeypatch.setattr(dl, "install", interrupted)
     with pytest.raises(KeyboardInterrupt):
         download_fashion_mnist(root, [synthetic.folder], checksums=synthetic.checksums, **FAST)
     assert list(root.iterdir()) == []
