@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["MinibatchIter", "load_data_fashion_mnist", "pixel_stats"]
+__all__ = ["MinibatchIter", "load_data_fashion_mnist", "normalize_contrast", "pixel_stats"]
 
 
 class MinibatchIter:
@@ -20,6 +20,8 @@ class MinibatchIter:
 
     ``X`` is float in the shape ``(b, 1, height, width)`` of the seed's batches, ``(images - mean) / std``
     with ``mean = 0`` and ``std = 255`` by default (so pixels in [0, 1]); ``y`` is int64 of shape (b,).
+    With ``normalize_images=True`` each image is first brought to mean 0 and standard deviation 1 over its
+    own pixels (contrast normalization), and ``mean`` / ``std`` then apply to those values.
     The last partial batch is kept. With ``shuffle=True`` every pass visits the examples in a new order,
     drawn from a generator seeded once at construction, so a seed fixes the whole sequence of epochs.
 
@@ -33,8 +35,10 @@ class MinibatchIter:
     batch_size : int
     shuffle : bool, default False
     seed : int or None
-    mean, std : float or ndarray of shape (height * width,), in pixel units (0..255)
+    mean, std : float or ndarray of shape (height * width,)
+        In pixel units (0..255), or in contrast-normalized units with ``normalize_images``.
     dtype : float32 or float64, default float32
+    normalize_images : bool, default False
     """
 
     def __init__(
@@ -47,6 +51,7 @@ class MinibatchIter:
         mean: float | np.ndarray = 0.0,
         std: float | np.ndarray = 255.0,
         dtype: DTypeLike = np.float32,
+        normalize_images: bool = False,
     ) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -57,6 +62,7 @@ class MinibatchIter:
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), seed
         self.mean, self.std, self.dtype = mean, std, np.dtype(dtype)
+        self.normalize_images = bool(normalize_images)
         n_features = images.shape[1] * images.shape[2]
         mean64, std64 = np.asarray(mean, np.float64), np.asarray(std, np.float64)
         for name, a in (("mean", mean64), ("std", std64)):
@@ -81,8 +87,9 @@ class MinibatchIter:
     def with_batch_size(self, batch_size: int, shuffle: bool = False) -> MinibatchIter:
         """The same data and normalization in batches of another size (evaluation uses large ones)."""
         return MinibatchIter(
-            self.images, self.labels, batch_size, shuffle, self.seed, self.mean, self.std, self.dtype
-        )
+            self.images, self.labels, batch_size, shuffle, self.seed, self.mean, self.std, self.dtype,
+            self.normalize_images,
+        )  # fmt: skip
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n, height, width = self.images.shape
@@ -102,6 +109,8 @@ class MinibatchIter:
                 np.take(self.labels, order[start:stop], out=y[:m])
             # A plain cast and an in-place float multiply: twice as fast as one mixed uint8 * float ufunc.
             np.copyto(X[:m], batch_pixels)
+            if self.normalize_images:
+                normalize_contrast(X[:m])
             X[:m] *= self._scale
             if self._has_shift:
                 X[:m] += self._shift
@@ -114,11 +123,25 @@ class MinibatchIter:
         )
 
 
-def pixel_stats(images: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel mean and standard deviation (pixel units, float64 of shape (h * w,)) of uint8 images.
+def normalize_contrast(X: np.ndarray) -> np.ndarray:
+    """Bring each row of the float array ``X`` (n, d) to mean 0 and standard deviation 1, in place.
 
-    Accumulated in chunks so that no float copy of the whole set is made. Pixels that never vary get
-    std 1, so standardizing leaves them at 0 instead of dividing by zero.
+    A blank image (every pixel equal) stays all zeros instead of dividing by zero.
+    """
+    X -= X.mean(axis=1, keepdims=True)
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X) / X.shape[1])
+    X /= np.maximum(norms, np.finfo(X.dtype).tiny)[:, None]
+    return X
+
+
+def pixel_stats(
+    images: np.ndarray, chunk: int = 8192, normalize_images: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel mean and standard deviation (float64 of shape (h * w,)) of uint8 images.
+
+    In pixel units, or of the contrast-normalized images with ``normalize_images``. Accumulated in chunks so
+    that no float copy of the whole set is made. Pixels that never vary get std 1, so standardizing leaves
+    them at 0 instead of dividing by zero.
     """
     n = images.shape[0]
     flat = images.reshape(n, -1)
@@ -126,6 +149,8 @@ def pixel_stats(images: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.n
     total_sq = np.zeros(flat.shape[1])
     for start in range(0, n, chunk):
         block = flat[start : start + chunk].astype(np.float64)
+        if normalize_images:
+            normalize_contrast(block)
         total += block.sum(axis=0)
         total_sq += np.einsum("ij,ij->j", block, block)
     mean = total / n
@@ -140,6 +165,7 @@ def load_data_fashion_mnist(
     download: bool = True,
     seed: int | None = None,
     standardize: bool = False,
+    normalize_images: bool = False,
     dtype: DTypeLike = np.float32,
     mirrors: list[str] | None = None,
     quiet: bool | None = None,
@@ -158,6 +184,8 @@ def load_data_fashion_mnist(
     standardize : bool, default False
         Scale each pixel by the mean and std of the *training* set (the test set gets the same transform)
         instead of mapping 0..255 to [0, 1].
+    normalize_images : bool, default False
+        First bring each image to mean 0 and std 1 over its own pixels (see :class:`MinibatchIter`).
     dtype : float32 or float64
 
     Returns
@@ -169,7 +197,10 @@ def load_data_fashion_mnist(
     from .dataset import load_fashion_mnist
 
     X_train, y_train, X_test, y_test = load_fashion_mnist(root, download=download, mirrors=mirrors, quiet=quiet)
-    mean, std = pixel_stats(X_train) if standardize else (0.0, 255.0)
-    train_iter = MinibatchIter(X_train, y_train, batch_size, True, seed, mean, std, dtype)
-    test_iter = MinibatchIter(X_test, y_test, batch_size, False, None, mean, std, dtype)
+    if standardize:
+        mean, std = pixel_stats(X_train, normalize_images=normalize_images)
+    else:
+        mean, std = 0.0, (1.0 if normalize_images else 255.0)
+    train_iter = MinibatchIter(X_train, y_train, batch_size, True, seed, mean, std, dtype, normalize_images)
+    test_iter = MinibatchIter(X_test, y_test, batch_size, False, None, mean, std, dtype, normalize_images)
     return train_iter, test_iter

@@ -60,6 +60,7 @@ class Config:
     weight_decay: float = 0.0
     schedule: str = "constant"
     standardize: bool = False
+    normalize_images: bool = False
     preset: str = "d2l"
     download: bool = True
     quiet: bool = False
@@ -71,6 +72,7 @@ class Config:
 PRESETS: dict[str, dict] = {
     "d2l": {},
     "best": {
+        "normalize_images": True,
         "standardize": True,
         "optimizer": "momentum",
         "momentum": 0.9,
@@ -211,6 +213,7 @@ def run(config: Config) -> dict:
         download=config.download,
         seed=int(data_seed),
         standardize=config.standardize,
+        normalize_images=config.normalize_images,
         dtype=dtype,
         quiet=config.quiet,
     )
@@ -336,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schedule", choices=sorted(SCHEDULES), help=f"learning-rate schedule (d2l: {d2l.schedule})")
     parser.add_argument("--standardize", action="store_true", default=None,
                         help="scale each pixel by the training set's per-pixel mean and std (d2l: off)")  # fmt: skip
+    parser.add_argument("--normalize-images", action="store_true", default=None,
+                        help="bring each image to mean 0 and std 1 over its own pixels first (d2l: off)")  # fmt: skip
     parser.add_argument("--num-images", type=_positive_int, default=d2l.num_images, metavar="N",
                         help=f"test images in predictions.png, at least 6 (default: {d2l.num_images})")  # fmt: skip
     parser.add_argument("--no-download", dest="download", action="store_false",

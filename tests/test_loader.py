@@ -116,3 +116,30 @@ def test_bad_arrays(data):
         nps.MinibatchIter(images.astype(np.float32), labels, 8)
     with pytest.raises(ValueError, match=r"labels must have shape \(1000,\)"):
         nps.MinibatchIter(images, labels[:-1], 8)
+
+
+def test_contrast_normalization_per_image(data):
+    images, labels = data
+    images = images.copy()
+    images[0] = 7  # a blank image must not divide by zero
+    X = np.concatenate([X for X, _ in collect(nps.MinibatchIter(images, labels, 300, normalize_images=True, std=1.0))])
+    X = X.reshape(1000, -1).astype(np.float64)
+    np.testing.assert_array_equal(X[0], 0)
+    np.testing.assert_allclose(X[1:].mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(X[1:].std(axis=1), 1, rtol=1e-4)
+    flat = images[1:].reshape(999, -1).astype(np.float64)
+    expected = (flat - flat.mean(1, keepdims=True)) / flat.std(1, keepdims=True)
+    np.testing.assert_allclose(X[1:], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_pixel_stats_of_contrast_normalized_images(data):
+    images, labels = data
+    mean, std = pixel_stats(images, chunk=300, normalize_images=True)
+    flat = images.reshape(1000, -1).astype(np.float64)
+    normalized = (flat - flat.mean(1, keepdims=True)) / flat.std(1, keepdims=True)
+    np.testing.assert_allclose(mean, normalized.mean(0), atol=1e-12)
+    np.testing.assert_allclose(std, normalized.std(0), rtol=1e-9)
+    train_iter = nps.MinibatchIter(images, labels, 256, mean=mean, std=std, normalize_images=True)
+    X = np.concatenate([X for X, _ in collect(train_iter.with_batch_size(1000))]).reshape(1000, -1)
+    np.testing.assert_allclose(X.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(X.std(0), 1, rtol=1e-3)
