@@ -77,7 +77,7 @@ PRESETS: dict[str, dict] = {
         "optimizer": "momentum",
         "momentum": 0.9,
         "schedule": "cosine",
-        "lr": 0.3,
+        "lr": 0.1,
         "weight_decay": 3e-3,
         "epochs": 30,
     },
