@@ -1,8 +1,10 @@
 """npsoftmax: softmax regression on Fashion-MNIST in NumPy alone, with hand-derived gradients.
 
-The package follows the "softmax regression from scratch" chapter of *Dive into Deep Learning* step by step:
-IDX files -> dataset (mirrors, checksums, cache) -> minibatch iterators -> math (softmax, loss, gradient)
--> model -> optimizer -> metrics -> plots -> training CLI.
+The package follows the "softmax regression from scratch" chapter of *Dive into Deep Learning* step by step,
+under the chapter's names: IDX files -> data (sources, checksums, cache) -> minibatch iterators -> math
+(softmax, loss, gradient) -> model -> optimizer -> metrics -> plots -> training.
+
+matplotlib is imported only when a picture is drawn (``Animator``, ``predict_ch3``, ``train_ch3``).
 """
 
 from .dataset import TEXT_LABELS, get_fashion_mnist_labels, load_fashion_mnist
@@ -10,20 +12,30 @@ from .fetch import DataUnavailableError, download_fashion_mnist, fashion_mnist_s
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .idx import IDXError, read_idx, write_idx
 from .loader import MinibatchIter, load_data_fashion_mnist
-from .losses import SoftmaxCrossEntropy, cross_entropy, cross_entropy_grad, log_softmax, loss_and_grad, softmax
-from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy
+from .losses import (
+    CrossEntropyLoss,
+    cross_entropy,
+    log_softmax,
+    loss_and_grad,
+    naive_cross_entropy,
+    naive_softmax,
+    softmax,
+)
+from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
+from .training import History, TrainingDiverged, predict_ch3, train_ch3, train_epoch_ch3
 
 __version__ = "0.1.0"
 
 __all__ = [
     "softmax",
     "log_softmax",
+    "naive_softmax",
     "cross_entropy",
-    "cross_entropy_grad",
+    "naive_cross_entropy",
     "loss_and_grad",
-    "SoftmaxCrossEntropy",
+    "CrossEntropyLoss",
     "SoftmaxRegression",
     "check_gradient",
     "numerical_gradient",
@@ -31,10 +43,17 @@ __all__ = [
     "accuracy",
     "Accumulator",
     "evaluate_accuracy",
+    "evaluate_loss_and_accuracy",
     "confusion_matrix",
     "SGD",
     "constant_lr",
     "cosine_lr",
+    "train_epoch_ch3",
+    "train_ch3",
+    "predict_ch3",
+    "History",
+    "TrainingDiverged",
+    "Animator",
     "MinibatchIter",
     "load_data_fashion_mnist",
     "load_fashion_mnist",
@@ -47,3 +66,11 @@ __all__ = [
     "write_idx",
     "IDXError",
 ]
+
+
+def __getattr__(name: str):
+    if name == "Animator":
+        from .plots import Animator
+
+        return Animator
+    raise AttributeError(f"module 'npsoftmax' has no attribute {name!r}")

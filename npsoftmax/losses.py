@@ -1,17 +1,19 @@
-"""Softmax, log-softmax, cross-entropy and the hand-derived gradient of softmax regression.
+"""Softmax, log-softmax, cross-entropy, and the one home of the backward pass: :func:`loss_and_grad`.
 
-Each forward computation sits next to the backward computation that differentiates it, so the gradient
-``softmax(Z) - onehot(y)`` can be read right under the cross-entropy it comes from.
+:func:`loss_and_grad` is the whole model in one function, written like micrograd: a forward block (``logits``,
+``log_probs``, ``loss``) and, under it, the backward block that differentiates it by hand (``dlogits``,
+``dW``, ``db``), with the derivation in its docstring. The training loop calls the same function with
+``check_input=False`` (scikit-learn's idiom): one computation, checked at the public boundary only.
 
-Public functions check their inputs once (shapes, dtypes, label range, finiteness) and raise ``ValueError``
-with a message that names the problem. The training loop calls the unchecked kernel
-:func:`_loss_and_grad_into` through :class:`SoftmaxCrossEntropy`, whose inputs come from a loader that has
-already been validated.
+Every function here checks its inputs through one checker and raises ``ValueError`` naming the problem, or
+``TypeError`` for complex or non-numeric arrays. Integers and booleans are computed in float64, float16 in
+float32 (its range ends at 65504, so ``exp`` would overflow on modest logits); float32 and float64 keep
+their dtype.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -20,91 +22,42 @@ from numpy.typing import ArrayLike
 __all__ = [
     "softmax",
     "log_softmax",
+    "naive_softmax",
     "cross_entropy",
-    "cross_entropy_grad",
+    "naive_cross_entropy",
     "loss_and_grad",
-    "SoftmaxCrossEntropy",
+    "CrossEntropyLoss",
+    "check_float_array",
 ]
 
 Reduction = Literal["mean", "sum", "none"]
 
 
-def _as_float_array(Z: ArrayLike) -> np.ndarray:
-    """Return ``Z`` as a floating array; integers and booleans become float64."""
-    Z = np.asarray(Z)
-    if not np.issubdtype(Z.dtype, np.floating):
-        Z = Z.astype(np.float64)
-    return Z
-
-
-def _row_max(Z: np.ndarray, axis: int) -> np.ndarray:
-    """The max along ``axis`` (kept as a size-1 axis), with non-finite maxima replaced by 0.
-
-    Subtracting the max keeps every ``exp`` argument <= 0, so nothing overflows. A row whose max is
-    ``-inf`` (every entry masked out) or ``+inf`` would turn the shift itself into ``inf - inf = nan``;
-    shifting such a row by 0 instead lets ``exp`` give the IEEE answer.
-    """
-    m = np.max(Z, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0).astype(Z.dtype, copy=False)
-
-
-def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
-    """Numerically stable ``log(softmax(Z))`` by the log-sum-exp trick.
-
-    Parameters
-    ----------
-    Z : array_like of shape (..., k)
-        Logits. Floating arrays keep their dtype (float32 stays float32); integers become float64.
-    axis : int, default -1
-        The axis along which the probabilities sum to one.
-
-    Returns
-    -------
-    ndarray of the same shape and floating dtype as ``Z``
-
-    Notes
-    -----
-    ``log softmax(z)_j = z_j - log sum_i exp(z_i) = (z_j - m) - log sum_i exp(z_i - m)`` for any ``m``.
-    With ``m = max_i z_i`` every ``exp`` argument is <= 0 and the sum is >= 1, so neither ``exp`` nor
-    ``log`` can overflow or meet 0. Finite for logits anywhere in float32's and float64's range.
-    """
-    Z = _as_float_array(Z)
-    shifted = Z - _row_max(Z, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax: ``exp(Z - max) / sum(exp(Z - max))`` along ``axis``.
-
-    The seed's ``exp(X) / exp(X).sum(1, keepdim=True)`` returns ``inf / inf = nan`` once a float32 logit
-    passes about 88.7 (``log`` of float32's largest value); subtracting the row max first changes nothing
-    mathematically and keeps every ``exp`` argument <= 0.
-
-    Parameters
-    ----------
-    Z : array_like of shape (..., k)
-        Logits. Floating arrays keep their dtype; integers become float64.
-    axis : int, default -1
-        The axis along which the result sums to one.
-
-    Returns
-    -------
-    ndarray of the same shape and floating dtype as ``Z``, entries in [0, 1], summing to 1 along ``axis``.
-    """
-    Z = _as_float_array(Z)
-    E = np.exp(Z - _row_max(Z, axis))
-    E /= np.sum(E, axis=axis, keepdims=True)
-    return E
-
-
 # --------------------------------------------------------------------------------------------------------
-# Input checks, shared by every public entry point that takes logits or a data matrix and labels.
+# Input checks, shared by every public entry point.
 
 
-def _check_finite(name: str, a: np.ndarray) -> None:
-    if not np.all(np.isfinite(a)):
+def check_float_array(name: str, a: ArrayLike, finite: bool = True) -> np.ndarray:
+    """Return ``a`` as a float32 or float64 array, refusing what cannot be computed on correctly.
+
+    Integers and booleans become float64, float16 becomes float32. Complex, string and object arrays raise
+    ``TypeError``; with ``finite``, NaN or infinity raises ``ValueError``. ``name`` goes into the message.
+    """
+    a = np.asarray(a)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} is complex ({a.dtype}); softmax regression is defined on real numbers only")
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    elif not np.issubdtype(a.dtype, np.floating):
+        if not (np.issubdtype(a.dtype, np.integer) or a.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        a = a.astype(np.float64)
+    elif a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    if finite and not np.all(np.isfinite(a)):
         n_bad = int(a.size - np.count_nonzero(np.isfinite(a)))
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); clean the input first")
+    return a
 
 
 def _check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
@@ -126,18 +79,17 @@ def _check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
 
 
 def _check_logits(logits: ArrayLike) -> np.ndarray:
-    logits = _as_float_array(logits)
+    logits = check_float_array("logits", logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must be 2-D of shape (n_examples, n_classes), got shape {logits.shape}")
     if logits.shape[1] < 1:
         raise ValueError("logits must have at least one class (column)")
-    _check_finite("logits", logits)
     return logits
 
 
-def _flatten_examples(X: ArrayLike, n_features: int) -> np.ndarray:
-    """Reshape ``X`` of shape (n, d), (n, h, w) or (n, c, h, w) to (n, d), like the seed's ``X.reshape((-1, d))``."""
-    X = np.asarray(X)
+def flatten_examples(X: ArrayLike, n_features: int) -> np.ndarray:
+    """``X`` of shape (n, d), (n, h, w) or (n, c, h, w) as (n, d), like the seed's ``X.reshape((-1, d))``."""
+    X = check_float_array("X", X, finite=False)
     if X.ndim not in (2, 3, 4):
         raise ValueError(
             f"X must be (n, d), (n, height, width) or (n, channels, height, width); got shape {X.shape}"
@@ -151,26 +103,27 @@ def _flatten_examples(X: ArrayLike, n_features: int) -> np.ndarray:
     return X2
 
 
-def _check_problem(
+def check_problem(
     X: ArrayLike, y: ArrayLike, W: ArrayLike, b: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Validate a softmax-regression problem and return ``(X2d, y, W, b)`` in one common floating dtype."""
-    W = np.asarray(W)
-    b = np.asarray(b)
-    if W.ndim != 2:
-        raise ValueError(f"W must be 2-D of shape (n_features, n_classes), got shape {W.shape}")
+    W = check_float_array("W", W)
+    b = check_float_array("b", b)
+    if W.ndim != 2 or 0 in W.shape:
+        raise ValueError(f"W must be 2-D of shape (n_features, n_classes), both >= 1, got shape {W.shape}")
     d, k = W.shape
     if b.shape != (k,):
         raise ValueError(f"b must have shape ({k},) to match W of shape {W.shape}, got shape {b.shape}")
-    X = _flatten_examples(X, d)
+    X = np.asarray(X)
+    if X.dtype.kind in "biu":  # pixels: computed in the parameters' precision
+        X = X.astype(np.result_type(W.dtype, b.dtype))
+    X = flatten_examples(X, d)
     if X.shape[0] == 0:
         raise ValueError("X holds no examples (0 rows); a loss needs at least one")
     y = _check_labels(y, X.shape[0], k)
-    dtype = np.result_type(X.dtype, W.dtype, b.dtype, np.float32)
-    X, W, b = (np.asarray(a, dtype=dtype) for a in (X, W, b))
-    for name, a in (("X", X), ("W", W), ("b", b)):
-        _check_finite(name, a)
-    return X, y, W, b
+    check_float_array("X", X)
+    dtype = np.result_type(X.dtype, W.dtype, b.dtype)
+    return X.astype(dtype, copy=False), y, W.astype(dtype, copy=False), b.astype(dtype, copy=False)
 
 
 def _check_weight_decay(weight_decay: float) -> float:
@@ -181,14 +134,94 @@ def _check_weight_decay(weight_decay: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Cross-entropy on logits, and its gradient with respect to the logits.
+# Softmax and log-softmax, stable, and the seed's naive softmax beside them.
+
+
+def _row_max(Z: np.ndarray, axis: int) -> np.ndarray:
+    """The max along ``axis`` (kept as a size-1 axis), with non-finite maxima replaced by 0.
+
+    Subtracting the max keeps every ``exp`` argument <= 0, so nothing overflows. A row whose max is
+    ``-inf`` or ``+inf`` would turn the shift itself into ``inf - inf = nan``; shifting such a row by 0
+    lets ``exp`` give the IEEE answer instead.
+    """
+    m = np.max(Z, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0).astype(Z.dtype, copy=False)
+
+
+def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
+    """Numerically stable ``log(softmax(Z))`` by the log-sum-exp trick.
+
+    Parameters
+    ----------
+    Z : array_like of shape (..., k)
+        Logits, real. float32/float64 keep their dtype, float16 is computed in float32, integers in float64.
+    axis : int, default -1
+        The axis along which the probabilities sum to one.
+
+    Returns
+    -------
+    ndarray of the same shape as ``Z``
+
+    Notes
+    -----
+    ``log softmax(z)_j = z_j - log sum_i exp(z_i) = (z_j - m) - log sum_i exp(z_i - m)`` for any ``m``.
+    With ``m = max_i z_i`` every ``exp`` argument is <= 0 and the sum is in [1, k], so neither ``exp`` nor
+    ``log`` overflows or meets 0: every entry is exact to a few ulps of the logits, and finite whenever
+    ``z_j - m`` is (the only ``-inf`` is a log-probability below the dtype's range, e.g. float32 logits
+    ``[3e38, -3e38]``, whose true value -6e38 is not a float32).
+    """
+    Z = check_float_array("Z", Z, finite=False)
+    with np.errstate(over="ignore"):  # a difference below the dtype's range rounds to -inf, as it should
+        shifted = Z - _row_max(Z, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax: ``exp(Z - max) / sum(exp(Z - max))`` along ``axis``.
+
+    The seed's ``exp(X) / exp(X).sum(1, keepdim=True)`` (:func:`naive_softmax`) returns ``inf / inf = nan``
+    once a float32 logit passes about 88.7; subtracting the row max first changes nothing mathematically and
+    keeps every ``exp`` argument <= 0.
+
+    Parameters
+    ----------
+    Z : array_like of shape (..., k)
+        Logits, real; dtypes as in :func:`log_softmax`.
+    axis : int, default -1
+
+    Returns
+    -------
+    ndarray of the same shape as ``Z``, entries in [0, 1], summing to 1 along ``axis``.
+    """
+    Z = check_float_array("Z", Z, finite=False)
+    E = np.exp(Z - _row_max(Z, axis))
+    E /= np.sum(E, axis=axis, keepdims=True)
+    return E
+
+
+def naive_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
+    """The seed's softmax, ``exp(Z) / exp(Z).sum()``, kept to show where it breaks; use :func:`softmax`.
+
+    In float32 ``exp`` overflows to ``inf`` past 88.7 and the row becomes ``inf / inf = nan``; a row whose
+    logits are all below about -103 underflows to ``0 / 0 = nan``. Overflow warnings are silenced: the NaN is
+    the lesson.
+    """
+    Z = check_float_array("Z", Z, finite=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X_exp = np.exp(Z)
+        return X_exp / X_exp.sum(axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Cross-entropy: on logits (stable), and the seed's on probabilities (naive).
 
 
 def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
     """Cross-entropy of ``softmax(logits)`` against integer labels, computed through log-softmax.
 
     ``-log softmax(z)_y = log sum_j exp(z_j) - z_y``: taken from the logits directly, never as
-    ``log(softmax(z))``, so a tiny probability never becomes ``log(0) = -inf``.
+    ``log(softmax(z))``, so a tiny probability never becomes ``log(0) = -inf``. Passed as the ``loss`` of
+    :func:`npsoftmax.train_epoch_ch3`, it trains with its gradient from :func:`loss_and_grad`.
 
     Parameters
     ----------
@@ -206,86 +239,41 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
     Raises
     ------
     ValueError
-        Bad shapes, a non-integer label array, a label outside ``[0, k)``, NaN or infinite logits,
-        an unknown ``reduction``.
+        Bad shapes, a non-integer label array, a label outside ``[0, k)``, NaN or infinite logits, an unknown
+        ``reduction``, the mean of no examples.
+    TypeError
+        Complex or non-numeric logits.
     """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = _check_logits(logits)
     y = _check_labels(y, logits.shape[0], logits.shape[1])
-    losses = -log_softmax(logits)[np.arange(len(y)), y]
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    if len(y) == 0:
+    if reduction == "mean" and len(y) == 0:
         raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
-    return losses.mean()
+    losses = -log_softmax(logits)[np.arange(len(y)), y]
+    return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
 
 
-def cross_entropy_grad(logits: ArrayLike, y: ArrayLike) -> np.ndarray:
-    """Gradient of the mean cross-entropy with respect to the logits: ``(softmax(Z) - onehot(y)) / n``.
+def naive_cross_entropy(y_hat: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
+    """The seed's ``-log(y_hat[range(n), y])`` on probabilities ``y_hat``; kept to show where it breaks.
 
-    Parameters
-    ----------
-    logits : array_like of shape (n, k)
-    y : array_like of int, shape (n,)
-
-    Returns
-    -------
-    ndarray of shape (n, k), the logits' floating dtype. Each row sums to 0 (before the 1/n factor, the
-    predicted probabilities minus the one-hot target). See :func:`loss_and_grad` for the derivation.
+    A probability that underflowed to 0 gives ``inf``, a NaN probability gives NaN. Passed as the ``loss`` of
+    :func:`npsoftmax.train_epoch_ch3`, training computes ``y_hat`` with :func:`naive_softmax`, and the
+    gradient is the same hand-derived one, so the run breaks exactly where these formulas do.
     """
-    logits = _check_logits(logits)
-    y = _check_labels(y, logits.shape[0], logits.shape[1])
-    if len(y) == 0:
-        raise ValueError("the gradient of a mean over 0 examples is undefined")
-    G = softmax(logits)
-    G[np.arange(len(y)), y] -= 1
-    G /= len(y)
-    return G
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    y_hat = check_float_array("y_hat", y_hat, finite=False)
+    if y_hat.ndim != 2:
+        raise ValueError(f"y_hat must be 2-D of shape (n_examples, n_classes), got shape {y_hat.shape}")
+    y = _check_labels(y, y_hat.shape[0], y_hat.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = -np.log(y_hat[np.arange(len(y)), y])
+    return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
 
 
 # --------------------------------------------------------------------------------------------------------
-# The model's loss and its gradient with respect to the parameters.
-
-
-def _loss_and_grad_into(
-    X: np.ndarray,
-    y: np.ndarray,
-    W: np.ndarray,
-    b: np.ndarray,
-    weight_decay: float,
-    Z: np.ndarray,
-    dW: np.ndarray,
-    db: np.ndarray,
-) -> tuple[float, int]:
-    """The unchecked kernel behind :func:`loss_and_grad`: writes ``dW``, ``db`` in place.
-
-    ``X`` (n, d), ``W`` (d, k), ``b`` (k,), ``Z`` (>= n, k) scratch, ``dW`` (d, k), ``db`` (k,), all of one
-    floating dtype; ``y`` int (n,) in ``[0, k)``. Returns ``(mean loss, number of correct argmax predictions)``.
-    Apart from the two GEMMs every step works on the (n, k) logits in place, so a batch allocates
-    nothing of size n * d.
-    """
-    n = X.shape[0]
-    Z = np.matmul(X, W, out=Z[:n])
-    Z += b
-    n_correct = int(np.count_nonzero(Z.argmax(axis=1) == y))
-    rows = np.arange(n)
-    Z -= Z.max(axis=1, keepdims=True)
-    true_logit_sum = Z[rows, y].sum(dtype=np.float64)
-    np.exp(Z, out=Z)
-    sum_exp = Z.sum(axis=1, keepdims=True)
-    loss = (np.log(sum_exp).sum(dtype=np.float64) - true_logit_sum) / n
-    Z /= sum_exp  # Z now holds softmax probabilities
-    Z[rows, y] -= 1
-    Z *= Z.dtype.type(1.0 / n)  # G = dLoss/dZ = (softmax - onehot) / n
-    np.matmul(X.T, Z, out=dW)
-    np.sum(Z, axis=0, out=db)
-    if weight_decay:
-        loss += 0.5 * weight_decay * float(np.vdot(W, W))
-        dW += W.dtype.type(weight_decay) * W
-    return loss, n_correct
+# The model's loss and its gradient: the one home of the backward pass.
 
 
 def loss_and_grad(
@@ -294,7 +282,11 @@ def loss_and_grad(
     W: ArrayLike,
     b: ArrayLike,
     weight_decay: float = 0.0,
-) -> tuple[np.floating, np.ndarray, np.ndarray]:
+    *,
+    naive: bool = False,
+    check_input: bool = True,
+    return_logits: bool = False,
+):
     r"""Mean cross-entropy of ``softmax(X @ W + b)`` plus ``weight_decay / 2 * ||W||^2``, and its gradient.
 
     Parameters
@@ -307,19 +299,31 @@ def loss_and_grad(
     b : array_like of shape (k,)
     weight_decay : float, default 0.0
         L2 penalty strength, >= 0.
+    naive : bool, default False
+        Compute the forward pass with the seed's formulas (:func:`naive_softmax`, then ``-log`` of the
+        probability): it overflows to NaN where the default log-sum-exp does not. The backward pass is the same.
+    check_input : bool, default True
+        Validate and convert the inputs. The training loop passes False: its arrays come from a loader and a
+        model that are already valid (float arrays of one dtype, ``y`` int in range), and it checks the loss
+        for NaN itself.
+    return_logits : bool, default False
+        Also return the forward pass's logits (n, k), e.g. to count correct predictions without a second GEMM.
 
     Returns
     -------
     loss : floating scalar
     dW : ndarray of shape (d, k)
     db : ndarray of shape (k,)
-        All three in the common floating dtype of the inputs (float32 in, float32 out).
+    logits : ndarray of shape (n, k), only with ``return_logits``
+        All in the common floating dtype of the inputs (float32 in, float32 out).
 
     Raises
     ------
     ValueError
         Shapes of X, W, b, y that do not fit, a non-integer label array, a label outside ``[0, k)``,
         NaN or infinity in X, W or b, a negative or non-finite ``weight_decay``.
+    TypeError
+        Complex or non-numeric X, W or b.
 
     Notes
     -----
@@ -330,56 +334,65 @@ def loss_and_grad(
 
         \frac{\partial l}{\partial z_j} = \frac{\exp(z_j)}{\sum_i \exp(z_i)} - [j = y] = p_j - \mathrm{onehot}(y)_j.
 
-    Stacking the rows, ``G = dL/dZ = (P - onehot(y)) / n`` for the mean over ``n`` examples. Since
+    Stacking the rows, ``dlogits = dL/dZ = (P - onehot(y)) / n`` for the mean over ``n`` examples. Since
     ``Z = X W + 1 b^T`` is linear in the parameters, the chain rule gives
 
-        ``dW = X^T G = X^T (P - onehot(y)) / n``  and  ``db = 1^T G = mean over rows of (P - onehot(y))``,
+        ``dW = X^T dlogits = X^T (P - onehot(y)) / n``  and  ``db = 1^T dlogits``  (the column sums),
 
     and the penalty adds ``weight_decay * W`` to ``dW``. No one-hot matrix is built: 1 is subtracted from
-    ``P`` at each row's label position. The loss itself uses log-sum-exp (see :func:`log_softmax`).
+    ``P`` at each row's label. The loss uses log-sum-exp (see :func:`log_softmax`), and ``P`` is
+    ``exp(log_probs)``, so the forward and backward passes share one softmax.
     """
-    weight_decay = _check_weight_decay(weight_decay)
-    X, y, W, b = _check_problem(X, y, W, b)
-    Z = np.empty((X.shape[0], W.shape[1]), dtype=W.dtype)
-    dW = np.empty_like(W)
-    db = np.empty_like(b)
-    loss, _ = _loss_and_grad_into(X, y, W, b, weight_decay, Z, dW, db)
-    return W.dtype.type(loss), dW, db
+    if check_input:
+        weight_decay = _check_weight_decay(weight_decay)
+        X, y, W, b = check_problem(X, y, W, b)
+    else:
+        X = X.reshape(X.shape[0], -1)
+    n = X.shape[0]
+    rows = np.arange(n)
+
+    # Forward: logits, log-probabilities, the mean loss over the batch.
+    logits = X @ W + b
+    if naive:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_probs = np.log(naive_softmax(logits))
+    else:
+        log_probs = log_softmax(logits)
+    loss = -log_probs[rows, y].mean()
+    if weight_decay:
+        loss += W.dtype.type(0.5 * weight_decay) * np.vdot(W, W)
+
+    # Backward: dL/dlogits = (softmax(logits) - onehot(y)) / n, then through Z = X W + b.
+    dlogits = np.exp(log_probs)
+    dlogits[rows, y] -= 1
+    dlogits /= n
+    dW = X.T @ dlogits
+    db = dlogits.sum(axis=0)
+    if weight_decay:
+        dW += W.dtype.type(weight_decay) * W
+
+    if return_logits:
+        return loss, dW, db, logits
+    return loss, dW, db
 
 
-@dataclass
-class SoftmaxCrossEntropy:
-    """:func:`loss_and_grad` for a training loop: the same kernel, with buffers reused from batch to batch.
+@dataclass(frozen=True)
+class CrossEntropyLoss:
+    """The loss a training loop minimizes, with its settings: an L2 penalty, or the seed's naive formulas.
 
-    ``loss(X, y, W, b)`` returns ``(mean_loss, n_correct, dW, db)``: ``n_correct`` is the number of rows
-    whose largest logit is at the label, a by-product of the forward pass that spares a second one for the
-    training accuracy. ``dW`` and ``db`` are buffers owned by this object and overwritten by the next call.
-    Inputs are trusted (a loader that has already been validated feeds them); use :func:`loss_and_grad`
-    for checked, freshly allocated results.
-
-    Parameters
-    ----------
-    weight_decay : float, default 0.0
-        L2 penalty strength, >= 0.
+    ``nps.cross_entropy`` itself is the common case (``CrossEntropyLoss()``); this object is for the others,
+    e.g. ``train_epoch_ch3(net, train_iter, CrossEntropyLoss(weight_decay=3e-3), updater)``. Called on
+    ``(logits, y)`` it gives the cross-entropy (the penalty needs ``W``: :func:`loss_and_grad` adds it to the
+    loss value along with its gradient).
     """
 
     weight_decay: float = 0.0
-    _buffers: dict = field(default_factory=dict, init=False, repr=False)
+    naive: bool = False
 
     def __post_init__(self) -> None:
-        self.weight_decay = _check_weight_decay(self.weight_decay)
+        _check_weight_decay(self.weight_decay)
 
-    def __call__(
-        self, X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray
-    ) -> tuple[float, int, np.ndarray, np.ndarray]:
-        X = X.reshape(X.shape[0], -1)
-        key = (W.shape, W.dtype)
-        if key not in self._buffers or self._buffers[key][0].shape[0] < X.shape[0]:
-            self._buffers[key] = (
-                np.empty((X.shape[0], W.shape[1]), W.dtype),
-                np.empty_like(W),
-                np.empty_like(b),
-            )
-        Z, dW, db = self._buffers[key]
-        loss, n_correct = _loss_and_grad_into(X, y, W, b, self.weight_decay, Z, dW, db)
-        return loss, n_correct, dW, db
+    def __call__(self, logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
+        if self.naive:
+            return naive_cross_entropy(naive_softmax(logits), y, reduction)
+        return cross_entropy(logits, y, reduction)

@@ -7,7 +7,18 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["accuracy", "Accumulator", "evaluate_accuracy", "confusion_matrix", "EVAL_BATCH_SIZE"]
+from ._blas import one_blas_thread
+from .losses import cross_entropy
+
+__all__ = [
+    "accuracy",
+    "Accumulator",
+    "evaluate_accuracy",
+    "evaluate_loss_and_accuracy",
+    "eval_batches",
+    "confusion_matrix",
+    "EVAL_BATCH_SIZE",
+]
 
 # Evaluation runs in batches this large: a few big GEMMs instead of 40 small ones for the 10k test
 # images, while the float32 batch (8192 x 784 x 4 bytes = 26 MB) stays small next to the data.
@@ -58,7 +69,7 @@ class Accumulator:
         return self.data[idx]
 
 
-def _eval_batches(data_iter: Iterable) -> Iterable:
+def eval_batches(data_iter: Iterable) -> Iterable:
     """Large batches over the same data when the iterator can make them, else the iterator itself."""
     resize = getattr(data_iter, "with_batch_size", None)
     return resize(EVAL_BATCH_SIZE, shuffle=False) if resize is not None else data_iter
@@ -71,11 +82,24 @@ def evaluate_accuracy(net: Callable[[np.ndarray], np.ndarray], data_iter: Iterab
     own batch size; any other iterable of ``(X, y)`` pairs is read as it comes.
     """
     metric = Accumulator(2)
-    for X, y in _eval_batches(data_iter):
-        metric.add(accuracy(net(X), y), len(y))
+    with one_blas_thread():
+        for X, y in eval_batches(data_iter):
+            metric.add(accuracy(net(X), y), len(y))
     if metric[1] == 0:
         raise ValueError("data_iter yielded no examples")
     return metric[0] / metric[1]
+
+
+def evaluate_loss_and_accuracy(net: Callable[[np.ndarray], np.ndarray], data_iter: Iterable) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``net`` (returning logits (n, k)) over ``data_iter``."""
+    metric = Accumulator(3)
+    with one_blas_thread():
+        for X, y in eval_batches(data_iter):
+            logits = net(X)
+            metric.add(cross_entropy(logits, y, reduction="sum"), accuracy(logits, y), len(y))
+    if metric[2] == 0:
+        raise ValueError("data_iter yielded no examples")
+    return metric[0] / metric[2], metric[1] / metric[2]
 
 
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:

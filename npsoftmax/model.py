@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._io import write_atomic
-from .losses import _check_problem, _flatten_examples, loss_and_grad, softmax
+from .losses import check_problem, flatten_examples, softmax
 
 __all__ = ["SoftmaxRegression"]
 
@@ -57,8 +59,8 @@ class SoftmaxRegression:
 
     def forward(self, X: ArrayLike) -> np.ndarray:
         """Logits ``X @ W + b`` of shape (n, num_outputs); ``X`` is (n, d) or images (n, 28, 28) / (n, 1, 28, 28)."""
-        X = _flatten_examples(X, self.W.shape[0])
-        logits = np.asarray(X, dtype=self.dtype) @ self.W
+        X = flatten_examples(X, self.W.shape[0])
+        logits = X.astype(self.dtype, copy=False) @ self.W
         logits += self.b
         return logits
 
@@ -72,10 +74,6 @@ class SoftmaxRegression:
         """The most probable class of each example, int64 of shape (n,)."""
         return self.forward(X).argmax(axis=1)
 
-    def loss_and_grad(self, X: ArrayLike, y: ArrayLike, weight_decay: float = 0.0):
-        """``(loss, dW, db)`` at the current parameters; see :func:`npsoftmax.loss_and_grad`."""
-        return loss_and_grad(X, y, self.W, self.b, weight_decay)
-
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``W`` and ``b`` to an ``.npz`` file atomically (a temporary file, then a rename)."""
         path = Path(path)
@@ -85,19 +83,66 @@ class SoftmaxRegression:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SoftmaxRegression:
-        """Read a model written by :meth:`save`, checking that its arrays fit together."""
-        with np.load(path) as data:
-            missing = {"W", "b"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path} is not a SoftmaxRegression file: missing arrays {sorted(missing)}")
-            W, b = data["W"], data["b"]
-        if W.ndim != 2 or W.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{path}: W must be a 2-D float32/float64 array, got {W.dtype} {W.shape}")
-        _check_problem(np.zeros((1, W.shape[0]), W.dtype), np.zeros(1, np.int64), W, b)
+        """Read a model written by :meth:`save`.
+
+        Raises ``ValueError`` naming the file and the problem for anything that is not such a model: an empty
+        file, a file that is not an ``.npz`` (a bare ``.npy`` among them), missing arrays, shapes that do not fit
+        or are empty, a dtype other than float32/float64 (complex, integer, object), or array headers claiming
+        more data than the file holds. Sizes are checked before anything is allocated, and pickles are refused.
+        """
+        try:
+            with zipfile.ZipFile(path) as archive:
+                W, b = (_read_npz_member(archive, name, path) for name in ("W", "b"))
+        except (zipfile.BadZipFile, EOFError, zlib.error):
+            raise ValueError(
+                f"{path} is not an .npz file (empty, truncated, or another format such as a bare .npy); "
+                f"a model file is written by SoftmaxRegression.save"
+            ) from None
+        if W.ndim != 2 or b.ndim != 1:
+            raise ValueError(f"{path}: W must be 2-D and b 1-D, got shapes {W.shape} and {b.shape}")
+        if W.dtype != b.dtype:
+            raise ValueError(f"{path}: W and b must share one dtype, got {W.dtype} and {b.dtype}")
+        try:
+            check_problem(np.zeros((1, W.shape[0]), W.dtype), np.zeros(1, np.int64), W, b)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         model = cls.__new__(cls)
-        model.W, model.b = W, b.astype(W.dtype)
+        model.W, model.b = W, b
         return model
 
     def __repr__(self) -> str:
         d, k = self.W.shape
         return f"SoftmaxRegression(num_inputs={d}, num_outputs={k}, dtype={self.dtype.name})"
+
+
+# A model's arrays are a few hundred KB; a header claiming more than this is not a model.
+MAX_ARRAY_BYTES = 1 << 30
+
+
+def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLike) -> np.ndarray:
+    """Array ``name`` of an open ``.npz``, after checking its header against the bytes actually stored."""
+    try:
+        info = archive.getinfo(f"{name}.npy")
+    except KeyError:
+        raise ValueError(f"{path} is not a SoftmaxRegression file: no array {name!r}") from None
+    with archive.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(f)
+        except ValueError as exc:
+            raise ValueError(f"{path}: array {name!r} has a malformed header ({exc})") from None
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"{path}: {name} must be float32 or float64, got {dtype}")
+        n_bytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+        if n_bytes > min(info.file_size - f.tell(), MAX_ARRAY_BYTES):
+            raise ValueError(
+                f"{path}: array {name!r} claims shape {shape} ({n_bytes} bytes) but the file holds "
+                f"{info.file_size - f.tell()} bytes of it"
+            )
+        data = f.read(n_bytes)
+    if len(data) != n_bytes:
+        raise ValueError(f"{path}: array {name!r} is truncated ({len(data)} of {n_bytes} bytes)")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C").copy()

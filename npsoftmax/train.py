@@ -1,41 +1,38 @@
 """``python -m npsoftmax.train``: the d2l chapter "softmax regression from scratch", on NumPy.
 
 Reads top to bottom like the chapter: configuration, data, model, loss, updater, the training loop with its
-animated curves, then the pictures of predictions and the confusion matrix. The seed's names
-(``train_epoch``, ``train``, ``predict``) keep their meanings.
+animated curves (:func:`npsoftmax.train_ch3`), then the pictures of predictions and the confusion matrix.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import logging
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from ._cli import log_messages_to
 from ._io import write_atomic
-from .dataset import TEXT_LABELS, get_fashion_mnist_labels
+from .dataset import TEXT_LABELS
 from .fetch import DataUnavailableError, fashion_mnist_source
-from .loader import MinibatchIter, load_data_fashion_mnist
-from .losses import SoftmaxCrossEntropy
-from .metrics import EVAL_BATCH_SIZE, Accumulator, confusion_matrix, evaluate_accuracy
+from .loader import load_data_fashion_mnist
+from .losses import CrossEntropyLoss
+from .metrics import EVAL_BATCH_SIZE, confusion_matrix
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
-from .plots import Animator, plot_confusion, plot_predictions
+from .plots import plot_confusion
+from .training import TrainingDiverged, predict_ch3, train_ch3
 
-__all__ = ["Config", "PRESETS", "TrainingDiverged", "train_epoch", "train", "predict", "run", "main"]
+__all__ = ["Config", "PRESETS", "run", "main"]
 
 log = logging.getLogger("npsoftmax.train")
 
@@ -86,104 +83,6 @@ PRESETS: dict[str, dict] = {
 SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or the parameters became NaN or infinite."""
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The seed's training functions.
-
-
-@functools.cache
-def _blas_threads() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-def train_epoch(
-    net: SoftmaxRegression,
-    train_iter: Iterable,
-    loss: SoftmaxCrossEntropy,
-    updater: SGD,
-    progress: Callable[[Iterable], Iterable] | None = None,
-) -> tuple[float, float]:
-    """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``.
-
-    As in the seed, loss and accuracy are averaged over the batches as they are trained on. The gradient
-    comes from the hand-derived formula inside ``loss`` (no autograd): ``dW = X^T (softmax - onehot) / n``.
-
-    Raises
-    ------
-    TrainingDiverged
-        As soon as a batch's loss is NaN or infinite (the parameters are left as they were before it).
-    """
-    metric = Accumulator(3)  # sum of losses, number correct, number of examples
-    batches = progress(train_iter) if progress is not None else train_iter
-    # A batch's GEMMs are small (256 x 784 x 10). One BLAS thread makes an idle machine's epoch 5-25% slower
-    # than two, but two stall waiting for a helper thread whenever another process holds the other core, and
-    # an epoch then takes seconds instead of a tenth of one.
-    with _blas_threads().limit(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
-        for X, y in batches:
-            batch_loss, n_correct, dW, db = loss(X, y, *net.params)
-            if not math.isfinite(batch_loss):
-                raise TrainingDiverged(f"the training loss became {batch_loss}")
-            updater.step((dW, db))
-            metric.add(batch_loss * len(y), n_correct, len(y))
-    if not all(np.isfinite(p).all() for p in net.params):
-        raise TrainingDiverged("the weights became NaN or infinite")
-    return metric[0] / metric[2], metric[1] / metric[2]
-
-
-def train(
-    net: SoftmaxRegression,
-    train_iter: Iterable,
-    test_iter: Iterable,
-    loss: SoftmaxCrossEntropy,
-    num_epochs: int,
-    updater: SGD,
-    schedule: Callable[[float, int, int], float] = constant_lr,
-    animator=None,
-    on_epoch: Callable[[dict], None] | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None,
-) -> list[dict]:
-    """Train for ``num_epochs``, evaluating on ``test_iter`` after each; returns one record per epoch.
-
-    Each record holds ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc``, ``seconds`` (the
-    training pass alone) and ``eval_seconds``. ``animator.add`` gets the seed's three curves.
-    """
-    base_lr = updater.lr
-    history = []
-    for epoch in range(num_epochs):
-        updater.lr = schedule(base_lr, epoch, num_epochs)
-        start = time.perf_counter()
-        train_loss, train_acc = train_epoch(net, train_iter, loss, updater, progress)
-        seconds = time.perf_counter() - start
-        test_acc = evaluate_accuracy(net, test_iter)
-        record = {
-            "epoch": epoch + 1,
-            "lr": updater.lr,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "test_acc": test_acc,
-            "seconds": seconds,
-            "eval_seconds": time.perf_counter() - start - seconds,
-        }
-        history.append(record)
-        if animator is not None:
-            animator.add(epoch + 1, (train_loss, train_acc, test_acc))
-        if on_epoch is not None:
-            on_epoch(record)
-    updater.lr = base_lr
-    return history
-
-
-def predict(net: SoftmaxRegression, test_iter: MinibatchIter, path: str | os.PathLike, n: int = 6) -> Path:
-    """Draw the first ``n`` test images titled with their true and predicted labels (the seed's ``predict_ch3``)."""
-    X, y = next(iter(test_iter.with_batch_size(n)))
-    trues = get_fashion_mnist_labels(y)
-    preds = get_fashion_mnist_labels(net.predict(X))
-    return plot_predictions(test_iter.images[:n], trues, preds, path)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # A whole run, as the command line does it.
 
@@ -220,7 +119,7 @@ def run(config: Config) -> dict:
     )
     # Model, loss, updater
     net = SoftmaxRegression(784, 10, seed=int(model_seed), dtype=dtype)
-    loss = SoftmaxCrossEntropy(weight_decay=config.weight_decay)
+    loss = CrossEntropyLoss(weight_decay=config.weight_decay)
     momentum = config.momentum if config.optimizer == "momentum" else 0.0
     updater = SGD(net.params, lr=config.lr, momentum=momentum)
 
@@ -243,14 +142,10 @@ def run(config: Config) -> dict:
             record["test_acc"], record["seconds"], record["eval_seconds"],
         )  # fmt: skip
 
-    animator = Animator(
-        xlabel="epoch", legend=("train loss", "train acc", "test acc"), xlim=(1, config.epochs),
-        ylim=(0.3, 0.9), path=out / "curves.png",
-    )  # fmt: skip
     try:
-        train(
-            net, train_iter, test_iter, loss, config.epochs, updater, SCHEDULES[config.schedule],
-            animator, report, _progress_bar(config),
+        train_ch3(
+            net, train_iter, test_iter, loss, config.epochs, updater, schedule=SCHEDULES[config.schedule],
+            path=out / "curves.png", on_epoch=report, progress=_progress_bar(config),
         )  # fmt: skip
     except TrainingDiverged as exc:
         metrics["status"] = "diverged"
@@ -270,7 +165,7 @@ def run(config: Config) -> dict:
         per_class_acc={name: float(acc) for name, acc in zip(TEXT_LABELS, per_class, strict=True)},
         train_seconds=sum(r["seconds"] for r in metrics["epochs"]),
     )
-    predict(net, test_iter, out / "predictions.png", n=config.num_images)
+    predict_ch3(net, test_iter, n=config.num_images, path=out / "predictions.png")
     plot_confusion(confusion, TEXT_LABELS, out / "confusion.png")
     net.save(out / "model.npz")
     _write_json(out / "metrics.json", metrics)

@@ -1,0 +1,170 @@
+"""The chapter's training functions: ``train_epoch_ch3``, ``train_ch3`` and ``predict_ch3``, call for call.
+
+They keep d2l's names, arguments and meaning. ``loss`` is :func:`npsoftmax.cross_entropy` itself (or a
+:class:`npsoftmax.CrossEntropyLoss` for weight decay or the seed's naive formulas), and the backward pass,
+which autograd does in the seed, is :func:`npsoftmax.loss_and_grad`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from ._blas import one_blas_thread
+from .dataset import get_fashion_mnist_labels
+from .losses import CrossEntropyLoss, cross_entropy, loss_and_grad, naive_cross_entropy
+from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_loss_and_accuracy
+from .model import SoftmaxRegression
+from .optim import SGD, constant_lr
+
+__all__ = ["History", "TrainingDiverged", "train_epoch_ch3", "train_ch3", "predict_ch3"]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the parameters became NaN or infinite."""
+
+
+class History(list):
+    """``train_ch3``'s per-epoch records (a list of dicts), shown in one line rather than a page of dicts."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "History(0 epochs)"
+        last = self[-1]
+        fields = ", ".join(f"{key} {last[key]:.4f}" for key in ("train_loss", "train_acc", "val_acc", "test_acc")
+                           if key in last)  # fmt: skip
+        return f"History({len(self)} epochs; last: {fields})"
+
+
+def _as_training_loss(loss: Callable) -> CrossEntropyLoss:
+    """The gradient we derived for ``loss``; there is no autograd to differentiate anything else."""
+    if isinstance(loss, CrossEntropyLoss):
+        return loss
+    if loss is cross_entropy:
+        return CrossEntropyLoss()
+    if loss is naive_cross_entropy:
+        return CrossEntropyLoss(naive=True)
+    raise TypeError(
+        f"loss must be nps.cross_entropy, nps.naive_cross_entropy or an nps.CrossEntropyLoss, got {loss!r}: "
+        f"npsoftmax has no autograd, so it trains only losses whose gradient it derives (see loss_and_grad)"
+    )
+
+
+def train_epoch_ch3(
+    net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD
+) -> tuple[float, float]:
+    """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``, as the seed's.
+
+    As in the seed, loss and accuracy are averaged over the batches as they are trained on, each batch
+    scored before its update.
+
+    Raises
+    ------
+    TrainingDiverged
+        As soon as a batch's loss is NaN or infinite (the parameters are left as they were before it).
+    TypeError
+        A ``loss`` whose gradient npsoftmax does not know.
+    """
+    loss = _as_training_loss(loss)
+    metric = Accumulator(3)  # sum of losses, number correct, number of examples
+    with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+        for X, y in train_iter:
+            batch_loss, dW, db, logits = loss_and_grad(
+                X, y, *net.params, loss.weight_decay, naive=loss.naive, check_input=False, return_logits=True
+            )
+            if not math.isfinite(batch_loss):
+                overflow = " (the naive softmax overflowed: exp of a logit above 88.7)" if loss.naive else ""
+                raise TrainingDiverged(f"the training loss became {float(batch_loss)}{overflow}")
+            updater.step((dW, db))
+            metric.add(float(batch_loss) * len(y), accuracy(logits, y), len(y))
+    if not all(np.isfinite(p).all() for p in net.params):
+        raise TrainingDiverged("the weights became NaN or infinite")
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def train_ch3(
+    net: SoftmaxRegression,
+    train_iter: Iterable,
+    test_iter: Iterable,
+    loss: Callable,
+    num_epochs: int,
+    updater: SGD,
+    *,
+    val_iter: Iterable | None = None,
+    schedule: Callable[[float, int, int], float] = constant_lr,
+    path: str | os.PathLike | None = None,
+    animate: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> History:
+    """Train for ``num_epochs``, evaluating after each, and draw the seed's live curves.
+
+    The six positional arguments are the seed's. The curves (train loss, train acc, test acc) are an
+    :class:`npsoftmax.Animator`: inside Jupyter one figure updated in place, with ``path`` a PNG rewritten
+    every epoch, otherwise nothing on screen (a script never blocks). ``animate=False`` draws nothing.
+
+    Keyword-only extras: ``val_iter`` adds ``val_loss`` and ``val_acc`` to every record and to the curves;
+    ``schedule(base_lr, epoch, num_epochs)`` sets each epoch's learning rate; ``on_epoch(record)`` is called
+    after each epoch; ``progress`` wraps each epoch's batches (e.g. a progress bar).
+
+    Returns
+    -------
+    History
+        One dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc`` (and ``val_loss``,
+        ``val_acc``), ``seconds`` (the training pass) and ``eval_seconds``.
+    """
+    animator = None
+    if animate:
+        from .plots import Animator
+
+        legend = ["train loss", "train acc", "test acc"] + (["val loss", "val acc"] if val_iter is not None else [])
+        animator = Animator(xlabel="epoch", xlim=(1, num_epochs), ylim=(0.3, 0.9), legend=legend, path=path)
+    base_lr = updater.lr
+    history = History()
+    try:
+        for epoch in range(num_epochs):
+            updater.lr = schedule(base_lr, epoch, num_epochs)
+            start = time.perf_counter()
+            train_loss, train_acc = train_epoch_ch3(net, progress(train_iter) if progress else train_iter, loss,
+                                                    updater)  # fmt: skip
+            seconds = time.perf_counter() - start
+            record = {"epoch": epoch + 1, "lr": updater.lr, "train_loss": train_loss, "train_acc": train_acc}
+            if val_iter is not None:
+                record["val_loss"], record["val_acc"] = evaluate_loss_and_accuracy(net, val_iter)
+            record["test_acc"] = evaluate_accuracy(net, test_iter)
+            record |= {"seconds": seconds, "eval_seconds": time.perf_counter() - start - seconds}
+            history.append(record)
+            if animator is not None:
+                curves = [train_loss, train_acc, record["test_acc"]]
+                animator.add(epoch + 1, curves + ([record["val_loss"], record["val_acc"]] if val_iter else []))
+            if on_epoch is not None:
+                on_epoch(record)
+    finally:
+        updater.lr = base_lr
+    return history
+
+
+def predict_ch3(net: SoftmaxRegression, test_iter: Iterable, n: int = 6, path: str | os.PathLike | None = None):
+    """The first ``n`` test images titled with their true and predicted labels, as the seed's ``predict_ch3``.
+
+    Returns the matplotlib ``Figure``: Jupyter shows it inline when the call ends a cell. With ``path``
+    it is also written there as a PNG. Wrong predictions are titled in red.
+    """
+    from .plots import plot_predictions
+
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    images, labels = [], []
+    for X, y in test_iter:
+        images.append(X[: n - sum(map(len, labels))].copy())
+        labels.append(y[: len(images[-1])].copy())
+        if sum(map(len, labels)) >= n:
+            break
+    X, y = np.concatenate(images), np.concatenate(labels)
+    trues = get_fashion_mnist_labels(y)
+    preds = get_fashion_mnist_labels(net.predict(X))
+    return plot_predictions(X.reshape(len(X), 28, 28), trues, preds, path)
