@@ -1,10 +1,16 @@
 """The minibatch iterators: d2l's shapes and semantics, reshuffling, seeding, normalization."""
 
+import gc
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 
 import npsoftmax as nps
-from npsoftmax.loader import pixel_stats
+import npsoftmax.dataset
+from npsoftmax.loader import HANDOFF_ROWS, normalize_contrast, pixel_stats, stratified_split
 
 
 @pytest.fixture
@@ -143,3 +149,311 @@ def test_pixel_stats_of_contrast_normalized_images(data):
     X = np.concatenate([X for X, _ in collect(train_iter.with_batch_size(1000))]).reshape(1000, -1)
     np.testing.assert_allclose(X.mean(0), 0, atol=1e-4)
     np.testing.assert_allclose(X.std(0), 1, rtol=1e-3)
+
+
+# The same batches as a plain loop would give: one batch at a time, cast, normalized, scaled, shifted.
+
+
+def reference_passes(images, labels, batch_size, n_passes, *, shuffle=False, seed=None, mean=0.0, std=255.0,
+                     dtype=np.float32, normalize_images=False):  # fmt: skip
+    n = len(images)
+    flat = images.reshape(n, -1)
+    scale = (1.0 / np.asarray(std, np.float64)).astype(dtype)
+    shift = (-np.asarray(mean, np.float64) / np.asarray(std, np.float64)).astype(dtype)
+    rng = np.random.default_rng(seed)
+    passes = []
+    for _ in range(n_passes):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        batches = []
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            X = flat[rows].astype(dtype)
+            if normalize_images:
+                normalize_contrast(X)
+            X *= scale
+            if np.any(shift):
+                X += shift
+            batches.append((X.reshape(len(rows), 1, 28, 28), labels[rows]))
+        passes.append(batches)
+    return passes
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 100, 256, 512, 513, 1024, 3000])
+@pytest.mark.parametrize("options", [
+    {"shuffle": True, "seed": 3},
+    {"shuffle": False},
+    {"shuffle": True, "seed": 4, "normalize_images": True, "std": 1.0},
+    {"shuffle": True, "seed": 5, "dtype": np.float64, "mean": "pixel", "std": "pixel"},
+])  # fmt: skip
+def test_batches_are_bit_identical_to_a_plain_loop(batch_size, options):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(2500, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=2500)
+    if options.get("mean") == "pixel":
+        mean, std = pixel_stats(images)
+        options = options | {"mean": mean, "std": std}
+    data_iter = nps.MinibatchIter(images, labels, batch_size, **options)
+    expected = reference_passes(images, labels, batch_size, 3, **options)
+    for expected_batches in expected:
+        batches = collect(data_iter)
+        assert len(batches) == len(expected_batches) == len(data_iter)
+        for (X, y), (X_ref, y_ref) in zip(batches, expected_batches, strict=True):
+            assert X.dtype == X_ref.dtype and y.dtype == np.int64
+            np.testing.assert_array_equal(X, X_ref, strict=True)
+            np.testing.assert_array_equal(y, y_ref, strict=True)
+
+
+@pytest.mark.parametrize("batch_size", [100, 256])
+def test_a_batch_stays_valid_until_the_next_group_is_requested(batch_size):
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, size=(5000, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=5000)
+    group = HANDOFF_ROWS // batch_size
+    held = []  # the views of the current group, with copies taken when they were yielded
+    for i, (X, y) in enumerate(nps.MinibatchIter(images, labels, batch_size, shuffle=True, seed=0)):
+        if i % group == 0:
+            held.clear()
+        held.append((X, y, X.copy(), y.copy()))
+        time.sleep(0.001)  # give the worker time to run ahead
+        for X_view, y_view, X_copy, y_copy in held:
+            np.testing.assert_array_equal(X_view, X_copy)
+            np.testing.assert_array_equal(y_view, y_copy)
+
+
+def worker_threads():
+    return [thread for thread in threading.enumerate() if thread.name == "npsoftmax-batches"]
+
+
+def assert_worker_gone(threads_before):
+    for thread in worker_threads():
+        thread.join(timeout=5)
+    assert worker_threads() == []
+    assert threading.active_count() == threads_before
+
+
+@pytest.fixture
+def train_iter():
+    """Five handoffs of 16 batches: the worker, two buffers ahead at most, is still there in the first."""
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(5 * HANDOFF_ROWS, 28, 28), dtype=np.uint8)
+    return nps.MinibatchIter(images, np.arange(len(images)) % 10, 64, shuffle=True, seed=0)
+
+
+def test_the_worker_runs_only_during_a_pass(train_iter):
+    before = threading.active_count()
+    batches = iter(train_iter)
+    assert threading.active_count() == before  # nothing starts before the first batch is asked for
+    next(batches)
+    assert len(worker_threads()) == 1
+    for _ in batches:
+        pass
+    assert_worker_gone(before)
+
+
+def test_no_worker_thread_for_large_batches(data):
+    images, labels = data
+    before = threading.active_count()
+    for _ in nps.MinibatchIter(images, labels, HANDOFF_ROWS // 2 + 1, shuffle=True, seed=0):
+        assert threading.active_count() == before
+
+
+def test_break_stops_the_worker(train_iter):
+    before = threading.active_count()
+    for i, _ in enumerate(train_iter):
+        assert len(worker_threads()) == 1
+        if i == 5:
+            break
+    assert_worker_gone(before)
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_exception_in_the_loop_stops_the_worker(train_iter, error):
+    before = threading.active_count()
+    with pytest.raises(error):
+        for i, _ in enumerate(train_iter):
+            if i == 3:
+                raise error("stop")
+    assert_worker_gone(before)
+
+
+def test_close_stops_the_worker(train_iter):
+    before = threading.active_count()
+    batches = iter(train_iter)
+    next(batches)
+    batches.close()
+    assert_worker_gone(before)
+
+
+def test_garbage_collection_stops_the_worker(train_iter):
+    before = threading.active_count()
+    batches = iter(train_iter)
+    cycle = [batches]
+    cycle.append(cycle)  # only the cycle collector can free the generator now
+    next(batches)
+    del batches, cycle
+    gc.collect()
+    assert_worker_gone(before)
+
+
+def test_ctrl_c_while_waiting_for_the_worker(train_iter, monkeypatch):
+    # Ctrl-C comes at 0.1 s, while the first group takes 0.5 s. Interrupted at once, the pass stops the
+    # worker after that group: 0.5 s in all. Interrupted only once the group arrived, the worker would
+    # already be filling the second one: 1 s.
+    def slow_fill(self, *args):
+        time.sleep(0.5)
+        return fill(self, *args)
+
+    fill = nps.MinibatchIter._fill
+    monkeypatch.setattr(nps.MinibatchIter, "_fill", slow_fill)
+    before = threading.active_count()
+    main = threading.get_ident()
+    threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        next(iter(train_iter))
+    assert time.monotonic() - started < 0.8
+    assert_worker_gone(before)
+
+
+def test_an_error_in_the_worker_reaches_the_caller(train_iter, monkeypatch):
+    def failing_fill(self, *args):
+        raise MemoryError("no room for the batch")
+
+    monkeypatch.setattr(nps.MinibatchIter, "_fill", failing_fill)
+    before = threading.active_count()
+    with pytest.raises(MemoryError, match="no room for the batch"):
+        next(iter(train_iter))
+    assert_worker_gone(before)
+
+
+def test_two_passes_at_once_do_not_share_buffers(data):
+    images, labels = data
+    data_iter = nps.MinibatchIter(images, labels, 100)
+    for (Xa, ya), (Xb, yb) in zip(data_iter, data_iter, strict=True):
+        np.testing.assert_array_equal(Xa, Xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+# Validation split
+
+
+def test_stratified_split_holds_out_each_class_in_proportion():
+    labels = np.repeat([3, 0, 7, 1], [100, 50, 30, 7])
+    np.random.default_rng(0).shuffle(labels)
+    train_idx, val_idx = stratified_split(labels, 0.2, seed=0)
+    assert train_idx.dtype == val_idx.dtype == np.int64
+    assert np.intersect1d(train_idx, val_idx).size == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([train_idx, val_idx])), np.arange(len(labels)))
+    assert np.all(np.diff(train_idx) > 0) and np.all(np.diff(val_idx) > 0)
+    held_out = {c: int(np.sum(labels[val_idx] == c)) for c in (3, 0, 7, 1)}
+    assert held_out == {3: 20, 0: 10, 7: 6, 1: 1}  # 0.2 of 100, 50, 30 and 7 (1.4), rounded
+
+
+def test_stratified_split_is_fixed_by_its_seed():
+    labels = np.arange(1000) % 10
+    first = stratified_split(labels, 0.3, seed=5)
+    again = stratified_split(labels, 0.3, seed=5)
+    other = stratified_split(labels, 0.3, seed=6)
+    from_sequence = stratified_split(labels, 0.3, seed=np.random.SeedSequence(5))
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(first, from_sequence, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[1], other[1])
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 0.0, 1.0, 1.5, -0.1, float("nan"), float("inf"), True, "0.1", None])
+def test_stratified_split_rejects_fractions_outside_0_1(fraction):
+    with pytest.raises(ValueError, match=r"fraction must be a float strictly between 0 and 1, got"):
+        stratified_split(np.arange(100) % 10, fraction, seed=0)
+
+
+@pytest.mark.parametrize("labels, fraction, message", [
+    ([0, 0, 0, 1], 0.5, r"class 1 \(1 examples\) with 1 held out and 0 for training"),
+    (np.arange(100) % 10, 0.01, r"class 0 \(10 examples\) with 0 held out and 10 for training"),
+    (np.arange(100) % 10, 0.99, r"with 10 held out and 0 for training"),
+    ([0.0, 1.0, 0.0, 1.0], 0.5, "labels must be a 1-D integer array"),
+])  # fmt: skip
+def test_stratified_split_needs_an_example_of_each_class_on_each_side(labels, fraction, message):
+    with pytest.raises(ValueError, match=message):
+        stratified_split(labels, fraction, seed=0)
+
+
+@pytest.fixture
+def fake_fashion_mnist(monkeypatch):
+    """load_fashion_mnist replaced by 2000 training and 300 test images; the calls it got."""
+    rng = np.random.default_rng(4)
+    arrays = (
+        rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8),
+        np.arange(2000) % 10,
+        rng.integers(0, 256, size=(300, 28, 28), dtype=np.uint8),
+        np.arange(300) % 10,
+    )
+    calls = []
+
+    def load_fashion_mnist(root=None, download=True, *, mirrors=None, quiet=None):
+        calls.append({"root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
+        return arrays
+
+    monkeypatch.setattr(npsoftmax.dataset, "load_fashion_mnist", load_fashion_mnist)
+    return arrays, calls
+
+
+def test_without_val_split_two_iterators_from_the_data_home(fake_fashion_mnist):
+    (X_train, y_train, X_test, y_test), calls = fake_fashion_mnist
+    iterators = nps.load_data_fashion_mnist(256, seed=3)
+    assert calls == [{"root": None, "download": True, "mirrors": None, "quiet": None}]
+    assert len(iterators) == 2
+    train_iter, test_iter = iterators
+    assert train_iter.images is X_train and test_iter.images is X_test
+    assert train_iter.shuffle and not test_iter.shuffle
+    expected = nps.MinibatchIter(X_train, y_train, 256, shuffle=True, seed=3)
+    for (X, y), (X_ref, y_ref) in zip(collect(train_iter), collect(expected), strict=True):
+        np.testing.assert_array_equal(X, X_ref)
+        np.testing.assert_array_equal(y, y_ref)
+
+
+def test_val_split_holds_out_a_stratified_part_of_the_training_set(fake_fashion_mnist):
+    (X_train, y_train, X_test, _), _ = fake_fashion_mnist
+    train_iter, val_iter, test_iter = nps.load_data_fashion_mnist(100, "somewhere", seed=3, val_split=0.25)
+    assert (train_iter.num_examples, val_iter.num_examples, test_iter.num_examples) == (1500, 500, 300)
+    assert np.array_equal(np.bincount(val_iter.labels), [50] * 10)
+    assert test_iter.images is X_test
+    # Held out and kept are the training set, split: every image once, with its label.
+    train_idx, val_idx = stratified_split(y_train, 0.25, np.random.SeedSequence(3).spawn(1)[0])
+    np.testing.assert_array_equal(train_iter.images, X_train[train_idx])
+    np.testing.assert_array_equal(val_iter.images, X_train[val_idx])
+    np.testing.assert_array_equal(val_iter.labels, y_train[val_idx])
+    # The validation batches come in order, every pass the same, in batches of the training size.
+    assert not val_iter.shuffle and val_iter.batch_size == 100
+    first, second = (np.concatenate([X for X, _ in collect(val_iter)]) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first[:, 0], X_train[val_idx] / 255.0, rtol=1e-6)
+
+
+def test_val_split_is_fixed_by_the_seed(fake_fashion_mnist):
+    def held_out(seed):
+        return nps.load_data_fashion_mnist(100, seed=seed, val_split=0.1)[1].images
+
+    np.testing.assert_array_equal(held_out(1), held_out(1))
+    assert not np.array_equal(held_out(1), held_out(2))
+
+
+@pytest.mark.parametrize("normalize_images", [False, True])
+def test_standardize_with_val_split_uses_the_remaining_training_part(fake_fashion_mnist, normalize_images):
+    train_iter, val_iter, test_iter = nps.load_data_fashion_mnist(
+        100, seed=0, val_split=0.2, standardize=True, normalize_images=normalize_images
+    )
+    mean, std = pixel_stats(train_iter.images, normalize_images=normalize_images)
+    for data_iter in (train_iter, val_iter, test_iter):
+        np.testing.assert_array_equal(data_iter.mean, mean)
+        np.testing.assert_array_equal(data_iter.std, std)
+        assert data_iter.normalize_images == normalize_images
+
+
+@pytest.mark.parametrize("val_split", [0, 1, 1.5, float("nan"), -0.5, "0.2"])
+def test_bad_val_split_fails_before_loading(fake_fashion_mnist, val_split):
+    _, calls = fake_fashion_mnist
+    with pytest.raises(ValueError, match=r"val_split must be a float strictly between 0 and 1, got"):
+        nps.load_data_fashion_mnist(100, val_split=val_split)
+    assert calls == []
