@@ -1,4 +1,4 @@
-"""The README's Python examples run, and print what the README says they print."""
+"""The README's Python examples and its seed-to-npsoftmax table run, and print what the README says they print."""
 
 import contextlib
 import io
@@ -6,6 +6,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+import npsoftmax as nps
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -16,17 +19,62 @@ def python_examples():
     return [block for block in blocks if "import npsoftmax" in block]
 
 
-def test_readme_examples_run_and_print_what_they_claim():
-    blocks = python_examples()
-    assert blocks, "the README has no Python example"
-    for block in blocks:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(block, str(README), "exec"), {})
-        if "check_gradient" in block:
-            printed = out.getvalue().splitlines()
-            assert printed[0] == "[[1.0e+00 3.8e-44 0.0e+00]]"
-            np.testing.assert_allclose(
-                np.array(printed[1].strip("[]").split(), dtype=float), [2.3026, 0.6931], atol=1e-4
-            )
-            assert max(float(x) for x in printed[2].strip("[]").split(",")) < 1e-7
+def run_block(block):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, str(README), "exec"), {})
+    return out.getvalue().splitlines()
+
+
+def test_the_math_example_prints_what_it_claims():
+    (block,) = [b for b in python_examples() if "check_gradient" in b]
+    printed = run_block(block)
+    assert printed[0] == "[[1.0e+00 3.8e-44 0.0e+00]]"
+    np.testing.assert_allclose(np.array(printed[1].strip("[]").split(), dtype=float), [2.3026, 0.6931], atol=1e-4)
+    assert max(float(x) for x in printed[2].strip("[]").split(",")) < 1e-7
+
+
+@pytest.mark.parametrize("index", [i for i, b in enumerate(python_examples()) if "check_gradient" not in b])
+def test_every_other_example_prints_the_value_in_its_comment(index):
+    """Each ``print(...)  # VALUE ...`` line prints exactly VALUE."""
+    block = python_examples()[index]
+    claims = re.findall(r"^print\(.*\)\s+# (\S+?)[,;]?(?:\s|$)", block, flags=re.MULTILINE)
+    assert claims, "an example that prints nothing checkable"
+    assert run_block(block) == claims
+
+
+def table_rows(heading="## From the seed to npsoftmax"):
+    """The code that opens each npsoftmax cell of the table: its first code span and any joined by '; '."""
+    section = README.read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    cells = [row.split(" | ")[1] for row in rows]
+    return [re.findall(r"`([^`]*)`", re.match(r"^(`[^`]*`(?:; `[^`]*`)*)", cell).group(1)) for cell in cells]
+
+
+def test_every_row_of_the_seed_table_runs():
+    rows = table_rows()
+    assert len(rows) >= 15
+    namespace = {
+        "np": np,
+        "nps": nps,
+        "batch_size": 256,
+        "num_epochs": 2,
+        "Z": np.array([[100.0, 0.0, -1.0]], np.float32),
+        "y_hat": np.array([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]]),
+        "y2": np.array([0, 2]),
+    }
+    values = {}
+    for statements in rows:
+        for code in statements:
+            try:
+                values[code] = eval(code, namespace)
+            except SyntaxError:
+                exec(code, namespace)
+    assert namespace["X"].shape == (256, 1, 28, 28) and namespace["y"].dtype == np.int64
+    np.testing.assert_array_equal(values["y_hat[[0, 1], y2]"], [0.1, 0.5])
+    assert values["nps.accuracy(y_hat, y2) / len(y2)"] == 0.5
+    assert np.all(np.isfinite(values["nps.softmax(Z)"]))
+    assert values["metric[0]"] == 3
+    assert 0.0 <= values["nps.evaluate_accuracy(net, test_iter)"] <= 1.0
+    history = namespace["history"]
+    assert len(history) == 2 and history[-1]["test_acc"] > 0.8
