@@ -1,0 +1,175 @@
+"""The chapter's notebook, executed by a real Jupyter kernel, and the Jupyter detection behind its pictures.
+
+The notebook runs with its working folder in an empty temporary directory and the data home pointed at the
+repository's ``data/fashion-mnist`` through ``NPSOFTMAX_DATA``, so it must find the data wherever it runs and
+leave nothing beside itself.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch.ipynb"
+DATA_HOME = REPO / "data" / "fashion-mnist"
+CELL_TIMEOUT = 300  # seconds per cell; the whole notebook takes a few seconds
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """Run every cell of ``nb`` in a fresh ``python3`` kernel started in ``cwd``; a cell error raises."""
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    return client.execute()
+
+
+def code_cell(nb: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:
+    """The one code cell whose source contains ``snippet``."""
+    cells = [cell for cell in nb.cells if cell.cell_type == "code" and snippet in cell.source]
+    assert len(cells) == 1, f"expected one code cell containing {snippet!r}, found {len(cells)}"
+    return cells[0]
+
+
+def text_result(cell: nbformat.NotebookNode) -> str:
+    """The ``text/plain`` of a cell's value (its ``execute_result``)."""
+    results = [out for out in cell.outputs if out.output_type == "execute_result"]
+    assert len(results) == 1, f"cell has no value: {cell.source!r}"
+    return results[0].data["text/plain"]
+
+
+def images(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The outputs of a cell that carry a PNG (display_data, updated in place, or the cell's value)."""
+    return [out for out in cell.outputs if "image/png" in out.get("data", {})]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+    """The notebook executed once, and the (empty before) folder it ran in."""
+    cwd = tmp_path_factory.mktemp("notebook-cwd")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NPSOFTMAX_DATA", str(DATA_HOME))  # the kernel inherits this environment
+        execute(nb, cwd)
+    return nb, cwd
+
+
+def test_notebook_is_stored_clean() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"stored with outputs: {cell.source!r}"
+
+
+def test_notebook_runs_without_errors_and_leaves_no_data_beside_it(executed) -> None:
+    nb, cwd = executed
+    errors = [
+        out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
+    ]
+    assert errors == []
+    assert sorted(p.name for p in cwd.rglob("*")) == [], "the notebook wrote files into its working folder"
+
+
+def test_notebook_shows_the_chapter_values(executed) -> None:
+    nb, _ = executed
+    sums = text_result(code_cell(nb, "X.sum(0, keepdims=True)"))
+    assert "array([[5., 7., 9.]])" in sums and "[15.]]" in sums
+    assert "array([1., 1.])" in text_result(code_cell(nb, "X_prob.sum(1)"))
+    naive, stable = text_result(code_cell(nb, "nps.naive_softmax(Z)")).split("),")
+    assert "nan" in naive and "nan" not in stable
+    assert text_result(code_cell(nb, "y_hat[[0, 1], y]")) == "array([0.1, 0.5])"
+    assert re.findall(r"\d\.\d{4}", text_result(code_cell(nb, "nps.naive_cross_entropy("))) == ["2.3025", "0.6931"] * 2
+    assert text_result(code_cell(nb, "nps.accuracy(y_hat, y) / len(y)")) == "0.5"
+    assert 0.05 < float(text_result(code_cell(nb, "nps.evaluate_accuracy(net, test_iter)"))) < 0.15
+    assert text_result(code_cell(nb, "metric[0], metric[1]")) == "(4.0, 5.0)"
+
+
+def test_notebook_hand_written_step_equals_loss_and_grad(executed) -> None:
+    nb, _ = executed
+    loop = code_cell(nb, "for X, y in hand_iter:")
+    loss, acc = map(float, re.search(r"loss (\d\.\d+), train acc (\d\.\d+)", loop.outputs[0].text).groups())
+    assert loss < 1.0 and acc > 0.7
+    assert text_result(code_cell(nb, "nps.loss_and_grad(X, y, W, b)")) == "(True, True, True)"
+
+
+def test_notebook_trains_to_082_with_one_live_figure(executed) -> None:
+    nb, _ = executed
+    training = code_cell(nb, "nps.train_ch3(")
+    # The Animator displays once and then updates that display in place (update_display_data), which nbclient
+    # applies to the original output: one figure, not one per epoch.
+    figures = images(training)
+    assert [out.output_type for out in figures] == ["display_data"]
+    history = text_result(training)
+    assert history.startswith("History(10 epochs;") and "\n" not in history
+    test_acc = float(re.search(r"test_acc (\d\.\d+)", history).group(1))
+    assert test_acc >= 0.82
+
+
+def test_notebook_shows_the_predictions(executed) -> None:
+    nb, _ = executed
+    prediction = code_cell(nb, "nps.predict_ch3(")
+    assert [out.output_type for out in images(prediction)] == ["execute_result"]
+    assert "6 Axes" in text_result(prediction)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Jupyter detection: a running kernel, not a class name.
+
+DETECT = "from npsoftmax.plots import in_notebook; print(in_notebook())"
+
+
+def test_in_notebook_inside_a_kernel_and_the_animator_updates_one_display(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("from npsoftmax.plots import in_notebook\nin_notebook()"),
+            nbformat.v4.new_code_cell(
+                "import npsoftmax as nps\n"
+                "animator = nps.Animator(xlabel='epoch', ylabel='value', legend=['a', 'b'], xlim=(1, 3))\n"
+                "for epoch in (1, 2, 3):\n"
+                "    animator.add(epoch, [1 / epoch, epoch / 3])"
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+    execute(nb, tmp_path)
+    assert text_result(nb.cells[0]) == "True"
+    assert [out.output_type for out in images(nb.cells[1])] == ["display_data"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def run_python(args: list[str], cwd: Path) -> str:
+    completed = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=True
+    )
+    return completed.stdout.strip()
+
+
+def test_not_in_notebook_in_a_plain_script(tmp_path: Path) -> None:
+    assert run_python(["-c", DETECT], tmp_path) == "False"
+    assert run_python(["-c", "import IPython; " + DETECT], tmp_path) == "False"
+
+
+def test_not_in_notebook_in_terminal_ipython(tmp_path: Path) -> None:
+    assert run_python(["-m", "IPython", "--no-banner", "--quick", "-c", DETECT], tmp_path).splitlines()[-1] == "False"
+    shell = "from IPython.core.interactiveshell import InteractiveShell; InteractiveShell.instance(); "
+    assert run_python(["-c", shell + DETECT], tmp_path) == "False"
+
+
+def test_animator_in_a_plain_script_writes_nothing_and_never_touches_pyplot(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "import npsoftmax as nps\n"
+        "animator = nps.Animator(xlabel='epoch', ylabel='loss', legend=['train loss', 'train acc', 'test acc'])\n"
+        "for epoch in range(1, 4):\n"
+        "    animator.add(epoch, [1 / epoch, 0.5, 0.6])\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    # pyplot is what opens windows and blocks in plt.show(); the Animator never imports it.
+    assert run_python(["-c", script], tmp_path) == "False"
+    assert list(tmp_path.iterdir()) == []
