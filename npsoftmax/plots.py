@@ -1,4 +1,5 @@
-"""The chapter's pictures: training curves, a grid of labelled test images, the confusion matrix.
+"""The chapter's pictures: training curves, a grid of labelled test images, the confusion matrix, the learned
+weights as images, and calibration with the accuracy gained by abstaining.
 
 Figures are built with matplotlib's object-oriented API (``Figure``, never ``pyplot``), so nothing here depends on a
 display or ever blocks on ``plt.show()``. Each picture can be written to a PNG atomically, and Jupyter shows it
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -18,8 +20,18 @@ import numpy as np
 from matplotlib.figure import Figure as MplFigure
 
 from ._io import write_atomic
+from .losses import check_float_array
+from .metrics import calibration_bins, coverage_curve, expected_calibration_error
 
-__all__ = ["Animator", "Figure", "in_notebook", "plot_predictions", "plot_confusion"]
+__all__ = [
+    "Animator",
+    "Figure",
+    "in_notebook",
+    "plot_predictions",
+    "plot_confusion",
+    "plot_weights",
+    "plot_calibration",
+]
 
 
 class Figure(MplFigure):
@@ -228,6 +240,149 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | o
                     color="white" if matrix[i, j] > threshold else "black")
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
     ax.set_title(f"confusion matrix on the test set (accuracy {accuracy:.4f})", fontsize=9)
+    if path is not None:
+        fig.save(path)
+    return fig
+
+
+def plot_weights(W: np.ndarray, class_names: Sequence[str], path: str | os.PathLike | None = None) -> Figure:
+    """Each column of ``W`` as an image: the template a linear classifier matches against (cs231n's picture).
+
+    The colour map is diverging and centred on 0 with one scale for all classes: red pixels raise the class's
+    score where the image has ink, blue pixels lower it, white ones do not matter.
+
+    Parameters
+    ----------
+    W : ndarray of shape (height * width, k)
+        The weights of ``SoftmaxRegression`` (784 × 10 for Fashion-MNIST); the images must be square.
+    class_names : sequence of k str
+        The titles, one per column.
+    path : where the PNG goes, or None
+    """
+    W = check_float_array("W", W)
+    if W.ndim != 2 or 0 in W.shape:
+        raise ValueError(f"W must be 2-D of shape (n_pixels, n_classes), got shape {W.shape}")
+    n_pixels, k = W.shape
+    side = math.isqrt(n_pixels)
+    if side * side != n_pixels:
+        raise ValueError(f"W has {n_pixels} rows, not the pixels of a square image (784 = 28 × 28)")
+    if len(class_names) != k:
+        raise ValueError(f"class_names has {len(class_names)} names but W has {k} columns")
+    num_cols = min(k, 5)
+    num_rows = -(-k // num_cols)
+    height = 1.9 * num_rows + 0.6
+    fig = Figure(figsize=(1.75 * num_cols + 1.0, height))
+    fig.subplots_adjust(left=0.02, right=0.86, bottom=0.03, top=1 - 0.55 / height, wspace=0.08, hspace=0.3)
+    axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
+    limit = float(np.abs(W).max()) or 1.0
+    for ax, column, name in zip(axes, W.T, class_names, strict=False):
+        image = ax.imshow(column.reshape(side, side), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[k:]:
+        ax.set_axis_off()
+    colorbar_axes = fig.add_axes((0.89, 0.1, 0.025, 0.75))
+    colorbar = fig.colorbar(image, cax=colorbar_axes)
+    colorbar.ax.tick_params(labelsize=8)
+    colorbar.set_label("weight", fontsize=9)
+    fig.suptitle("learned weights, one 28×28 template per class (red: ink here raises the score, blue: lowers it)",
+                 fontsize=9)
+    if path is not None:
+        fig.save(path)
+    return fig
+
+
+# Confidence thresholds marked on the coverage curve.
+_MARKED_THRESHOLDS = (0.99, 0.9, 0.8, 0.5)
+
+
+def plot_calibration(
+    probs: np.ndarray, y: np.ndarray, path: str | os.PathLike | None = None, n_bins: int = 15
+) -> Figure:
+    """A reliability diagram with its ECE, and accuracy against coverage when the model may abstain.
+
+    Left: in equal-width bins of confidence (the top probability), the fraction of right answers beside the
+    diagonal a calibrated model would follow, the gap shaded, and below it how many examples fall in each
+    bin. Right: the chapter's question "is the most likely label always a good idea?" answered with
+    :func:`~npsoftmax.metrics.coverage_curve`: answering only when the top probability reaches a threshold
+    raises the accuracy on what is answered, at the cost of answering less.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (n, k)
+        Predicted probabilities, rows summing to 1 (``net.predict_proba(X)``).
+    y : ndarray of int, shape (n,)
+        True labels.
+    path : where the PNG goes, or None
+    n_bins : int, default 15
+    """
+    bins = calibration_bins(probs, y, n_bins)
+    ece = expected_calibration_error(probs, y, n_bins)
+    curve = coverage_curve(probs, y)
+    marked = coverage_curve(probs, y, _MARKED_THRESHOLDS)
+
+    fig = Figure(figsize=(11, 4.9))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.86, wspace=0.25, hspace=0.08)
+    grid = fig.add_gridspec(2, 2, height_ratios=(3, 1))
+    reliability = fig.add_subplot(grid[0, 0])
+    histogram = fig.add_subplot(grid[1, 0], sharex=reliability)
+    coverage = fig.add_subplot(grid[:, 1])
+
+    width = np.diff(bins.edges)
+    occupied = bins.count > 0
+    left = bins.edges[:-1][occupied]
+    accuracy, confidence = bins.accuracy[occupied], bins.confidence[occupied]
+    reliability.bar(left, accuracy, width[occupied], align="edge", color="tab:blue", edgecolor="white",
+                    label="accuracy in the bin")
+    reliability.bar(left, np.abs(confidence - accuracy), width[occupied], bottom=np.minimum(confidence, accuracy),
+                    align="edge", color="tab:red", alpha=0.3, edgecolor="tab:red", hatch="//",
+                    label="gap to the mean confidence")
+    reliability.plot([0, 1], [0, 1], "k--", linewidth=1, label="calibrated: accuracy = confidence")
+    reliability.set_xlim(0, 1)
+    reliability.set_ylim(0, 1)
+    reliability.set_ylabel("accuracy")
+    reliability.legend(loc="upper left", fontsize=8)
+    reliability.text(0.97, 0.05, f"ECE = {ece:.4f}\n({n_bins} bins, {bins.count.sum()} examples)",
+                     transform=reliability.transAxes, ha="right", va="bottom", fontsize=10,
+                     bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
+    reliability.set_title("reliability diagram: is a confidence of p right a fraction p of the time?", fontsize=10)
+    reliability.tick_params(labelbottom=False)
+    reliability.grid(True, alpha=0.3)
+
+    histogram.bar(bins.edges[:-1], bins.count, width, align="edge", color="0.55", edgecolor="white")
+    histogram.set_xlabel("confidence (top predicted probability)")
+    histogram.set_ylabel("examples")
+    histogram.grid(True, alpha=0.3)
+
+    full_accuracy = curve.accuracy[-1]
+    coverage.plot(curve.coverage, curve.accuracy, color="tab:blue", linewidth=1.5,
+                  label="answer when the top probability ≥ threshold")
+    coverage.axhline(full_accuracy, color="0.4", linestyle="--", linewidth=1,
+                     label=f"always answer the most likely label: {full_accuracy:.3f}")
+    # Short labels below-left of the points, where the decreasing curve leaves room; the numbers in a table.
+    table = [f"{'threshold':<9}  {'answered':>8}  {'accuracy':>8}"]
+    for threshold, fraction, right in zip(marked.thresholds, marked.coverage, marked.accuracy, strict=True):
+        label = f"p ≥ {threshold:g}"
+        if fraction == 0:
+            table.append(f"{label:<9}  {fraction:>8.1%}  {'n/a':>8}")
+            continue
+        coverage.plot(fraction, right, "o", color="tab:red", markersize=5)
+        coverage.annotate(label, (fraction, right), xytext=(-5, -5), textcoords="offset points",
+                          ha="right", va="top", fontsize=8, color="tab:red")
+        table.append(f"{label:<9}  {fraction:>8.1%}  {right:>8.1%}")
+    coverage.text(0.03, 0.3, "\n".join(table), transform=coverage.transAxes, ha="left", va="bottom", fontsize=8,
+                  family="monospace", bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
+    coverage.set_xlim(0, 1.02)
+    coverage.set_ylim(min(0.8, curve.accuracy.min() - 0.03), 1.005)
+    coverage.set_xlabel("coverage (fraction of examples answered)")
+    coverage.set_ylabel("accuracy on the answered examples")
+    coverage.set_title("abstaining below a confidence threshold", fontsize=10)
+    coverage.legend(loc="lower left", fontsize=8)
+    coverage.grid(True, alpha=0.3)
+
+    fig.suptitle("is the most likely label always a good idea? calibration and abstention on the test set",
+                 fontsize=11)
     if path is not None:
         fig.save(path)
     return fig
