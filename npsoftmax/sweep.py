@@ -1,0 +1,504 @@
+"""``python -m npsoftmax.sweep``: train every combination of learning rates, batch sizes and other settings.
+
+Each run is the training command's own (:func:`npsoftmax.train.build` and :func:`npsoftmax.train.fit`), in one
+process and without pictures. The flags are the training command's: those that take a list here (``--lr``,
+``--batch-size``, ``--momentum``, ``--weight-decay``, ``--schedule``, ``--seed``) are derived from the same
+:class:`npsoftmax.train.Config` fields, with the same checks.
+
+With ``--val-split`` the best setting is chosen on the held-out validation set and the test set is never looked
+at to choose; without it the only held-out data is the test set, and a setting chosen on it overstates the
+accuracy to expect on new data, which the output says. Seeds are replicates, not settings: a setting's score is
+its mean over the seeds.
+
+``sweep.json`` is rewritten after every run, so Ctrl-C keeps the finished ones; ``sweep.png`` draws the grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from ._cli import log_messages_to, program_name
+from ._io import TEMP_PREFIX, write_atomic
+from .data import DataUnavailableError, data_source, mirrors_from_env, redact_url
+from .train import PRESETS, Config, UsageError, build, fit
+from .training import TrainingDiverged
+
+__all__ = ["SWEPT", "OUTPUTS", "MAX_RUNS", "parse_sweep", "sweep", "main"]
+
+log = logging.getLogger("npsoftmax.sweep")
+
+# The training settings that take a list of values; a run is made for every combination.
+SWEPT = ("lr", "batch_size", "momentum", "weight_decay", "schedule", "seed")
+OUTPUTS = ("sweep.json", "sweep.png")
+MAX_RUNS = 200
+# Training flags with no meaning here: the sweep has its own --out and --overwrite, and draws no predictions.
+NOT_TAKEN = ("out", "overwrite", "num_images")
+LABELS = {
+    "lr": "lr",
+    "batch_size": "batch size",
+    "momentum": "momentum",
+    "weight_decay": "weight decay",
+    "schedule": "schedule",
+    "seed": "seed",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Command line: derived from the training command's Config.
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or program_name("npsoftmax.sweep"),
+        allow_abbrev=False,
+        description="Train softmax regression on Fashion-MNIST for every combination of the listed settings, "
+        "e.g. --lr 0.03 0.1 0.3 --batch-size 64 256, and pick the best. With --val-split the choice is made on "
+        "the validation set; without it, on the test set (which overstates). Writes sweep.json and sweep.png "
+        "into --out.",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", default=None, help="output folder, new or empty (default: sweeps/<timestamp>)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
+    for item in dataclasses.fields(Config):
+        if item.name in NOT_TAKEN:
+            continue
+        flag = dict(item.metadata)
+        name = flag.pop("flag", "--" + item.name.replace("_", "-"))
+        help_text = flag.pop("help")
+        if item.name == "quiet":
+            help_text = "no line per run and no table: the best setting and warnings only"
+        if item.name in SWEPT:
+            flag["nargs"] = "+"
+            if "choices" not in flag:
+                flag.setdefault("metavar", item.name.upper())
+            help_text += "; one or more values"
+        if item.type == "bool":
+            flag["action"] = "store_false" if item.default else "store_true"
+        elif item.default not in (None, ()):
+            help_text += f" (default: {item.default})"
+        # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
+        parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+    return parser
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep runs: the settings shared by every run, and the values of each swept setting."""
+
+    base: Config
+    grid: dict[str, list]  # every name of SWEPT, in that order, with its values (one value if not swept)
+    out: str | None
+    overwrite: bool
+
+    def configs(self) -> list[Config]:
+        return [
+            dataclasses.replace(self.base, **dict(zip(self.grid, values, strict=True)))
+            for values in itertools.product(*self.grid.values())
+        ]
+
+
+def parse_sweep(argv: Sequence[str] | None = None, prog: str | None = None) -> SweepPlan:
+    """The command line as a :class:`SweepPlan`: the defaults, then the preset, then the flags given."""
+    parser = build_parser(prog)
+    args = vars(parser.parse_args(argv))
+    out, overwrite = args.pop("out"), args.pop("overwrite")
+    settings = dataclasses.asdict(Config()) | PRESETS[args.get("preset", "d2l")] | args
+    settings["mirror"] = tuple(settings["mirror"])
+    grid = {}
+    for name in SWEPT:
+        values = settings[name] if isinstance(settings[name], list) else [settings[name]]
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            parser.error(f"--{name.replace('_', '-')} lists {', '.join(repeated)} more than once")
+        grid[name] = values
+        settings[name] = values[0]
+    n_runs = math.prod(len(values) for values in grid.values())
+    if n_runs > MAX_RUNS:
+        sizes = " x ".join(str(len(v)) for v in grid.values() if len(v) > 1)
+        parser.error(f"{sizes} = {n_runs} combinations; a sweep runs at most {MAX_RUNS}: list fewer values")
+    if settings["early_stopping"] is not None and settings["val_split"] is None:
+        parser.error("--early-stopping needs --val-split: it watches the validation loss")
+    data_dir = settings["data_dir"]
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        parser.error(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
+    try:
+        mirrors_from_env()
+    except ValueError as exc:
+        parser.error(str(exc))
+    return SweepPlan(Config(**settings | {"out": None}), grid, out, overwrite)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The sweep: one run per combination, the records rewritten after each.
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C during a sweep; the finished runs were written."""
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def run_one(config: Config, index: int) -> tuple[dict, dict]:
+    """Train one combination; return its record and what the data was (source and sizes)."""
+    start = time.perf_counter()
+    setup = build(config)
+    data = {"source": data_source(config.data_dir), "n_train": setup.train_iter.num_examples}
+    if setup.val_iter is not None:
+        data["n_val"] = setup.val_iter.num_examples
+    data["n_test"] = setup.test_iter.num_examples
+    record: dict = {"run": index} | {name: getattr(config, name) for name in SWEPT}
+    try:
+        history = fit(config, setup)
+    except TrainingDiverged as exc:
+        record |= {"status": "diverged", "reason": str(exc), "train_loss": None, "train_acc": None}
+        if config.val_split is not None:
+            record |= {"val_loss": None, "val_acc": None}
+        record |= {"test_acc": None, "seconds": time.perf_counter() - start}
+        return record, data
+    # With early stopping the model holds the best epoch's weights: report that epoch.
+    final = history[history.best_epoch - 1] if history.best_epoch else history[-1]
+    record |= {"status": "completed", "epochs": len(history)}
+    if history.best_epoch:
+        record["best_epoch"] = history.best_epoch
+    scores = ("train_loss", "train_acc") + (("val_loss", "val_acc") if config.val_split is not None else ())
+    record |= {key: _finite_or_none(final[key]) for key in scores}
+    record |= {"test_acc": final["test_acc"], "seconds": time.perf_counter() - start}
+    return record, data
+
+
+def _group_key(record: dict) -> tuple:
+    return tuple(record[name] for name in SWEPT if name != "seed")
+
+
+def rank_settings(records: list[dict], metric: str) -> list[dict]:
+    """Each setting (the swept values but the seed) with its mean ``metric`` and mean loss over its seeds.
+
+    A setting with a diverged seed scores None and ranks last. Sorted best first: highest accuracy, then lowest
+    loss.
+    """
+    loss_key = "val_loss" if metric == "val_acc" else None
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        groups.setdefault(_group_key(record), []).append(record)
+    settings = []
+    for members in groups.values():
+        setting = {name: members[0][name] for name in SWEPT if name != "seed"}
+        setting["seeds"] = [r["seed"] for r in members]
+        completed = all(r["status"] == "completed" for r in members)
+        setting[metric] = float(np.mean([r[metric] for r in members])) if completed else None
+        if loss_key:
+            setting[loss_key] = float(np.mean([r[loss_key] for r in members])) if completed else None
+        settings.append(setting)
+
+    def order(setting: dict) -> tuple:
+        if setting[metric] is None:
+            return (1, 0.0, 0.0)
+        return (0, -setting[metric], setting[loss_key] if loss_key else 0.0)
+
+    return sorted(settings, key=order)
+
+
+def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
+    """Run every combination of ``plan``, writing ``out/sweep.json`` after each and ``out/sweep.png`` at the end.
+
+    Raises :class:`SweepInterrupted` on Ctrl-C, after writing the finished runs.
+    """
+    configs = plan.configs()
+    metric = "val_acc" if plan.base.val_split is not None else "test_acc"
+    settings = dataclasses.asdict(plan.base) | {
+        "mirror": [redact_url(m) for m in plan.base.mirror],
+        "out": str(out),
+    }
+    for name in SWEPT + ("num_images",):
+        settings.pop(name)
+    results: dict = {
+        "command": " ".join([program_name("npsoftmax.sweep"), *argv]),
+        "config": settings,
+        "swept": plan.grid,
+        "selected_by": metric,
+        "selected_on": "validation" if metric == "val_acc" else "test",
+        "status": "running",
+        "n_runs": len(configs),
+        "runs": [],
+        "best": None,
+    }
+    try:
+        for index, config in enumerate(configs, start=1):
+            record, data = run_one(config, index)
+            results.setdefault("data", data)
+            results["runs"].append(record)
+            ranked = rank_settings(results["runs"], metric)
+            results["best"] = ranked[0] if ranked[0][metric] is not None else None
+            _write_json(out / "sweep.json", results)
+            described = _describe_run(record, _swept_names(plan.grid), metric)
+            log.info("run %*d/%d  %s", len(str(len(configs))), index, len(configs), described)
+    except KeyboardInterrupt:
+        results["status"] = "interrupted"
+        _write_json(out / "sweep.json", results)
+        if results["runs"]:
+            plot_sweep(results, out / "sweep.png")
+        n = len(results["runs"])
+        kept = "sweep.json, sweep.png" if n else "sweep.json"
+        raise SweepInterrupted(
+            f"interrupted: kept {n} finished run{'s' if n != 1 else ''} of {len(configs)} ({kept}) in {out}"
+        ) from None
+    results["status"] = "completed"
+    _write_json(out / "sweep.json", results)
+    plot_sweep(results, out / "sweep.png")
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output: one line per run, the table, the best setting.
+
+
+def _value(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _describe_run(record: dict, names: list[str], metric: str) -> str:
+    swept = "  ".join(f"{LABELS[name]} {_value(record[name])}" for name in names)
+    if record["status"] == "diverged":
+        return f"{swept}  diverged: {record['reason']}  {record['seconds']:.1f} s"
+    scores = f"val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if metric == "val_acc" else ""
+    scores = scores or f"test acc {record['test_acc']:.4f}"
+    return f"{swept}  {scores}  {record['seconds']:.1f} s"
+
+
+def _swept_names(grid: dict[str, list]) -> list[str]:
+    """The settings given more than one value (lr and batch size always shown)."""
+    return [name for name in SWEPT if len(grid[name]) > 1 or name in ("lr", "batch_size")]
+
+
+def format_table(results: dict) -> str:
+    metric = results["selected_by"]
+    names = _swept_names(results["swept"])
+    scores = ["train_loss", "val_loss", "val_acc"] if metric == "val_acc" else ["train_loss", "test_acc"]
+    header = [LABELS[name] for name in names] + [s.replace("_", " ") for s in scores] + ["seconds", ""]
+    best = results["best"]
+    rows = []
+    for record in results["runs"]:
+        cells = [_value(record[name]) for name in names]
+        if record["status"] == "diverged":
+            cells += ["diverged"] + [""] * (len(scores) - 1)
+        else:
+            cells += [f"{record[s]:.4f}" for s in scores]
+        is_best = best is not None and all(record[name] == best[name] for name in SWEPT if name != "seed")
+        rows.append([*cells, f"{record['seconds']:.1f}", "best" if is_best else ""])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def describe_best(results: dict) -> list[str]:
+    """The best setting, and on which data it was chosen."""
+    best = results["best"]
+    if best is None:
+        return ["no setting completed: every run diverged; try smaller learning rates"]
+    setting = ", ".join(
+        f"{LABELS[name]} {_value(best[name])}" for name in _swept_names(results["swept"]) if name != "seed"
+    )
+    seeds = f", mean of {len(best['seeds'])} seeds" if len(best["seeds"]) > 1 else ""
+    if results["selected_by"] == "val_acc":
+        record = next(r for r in results["runs"] if _group_key(r) == _group_key(best | {"seed": None}))
+        test_acc = (
+            f"its test accuracy {record['test_acc']:.4f} is reported only, never used to choose"
+            if len(best["seeds"]) == 1
+            else "their test accuracies are in sweep.json, reported only, never used to choose"
+        )
+        return [
+            f"best setting, selected on the validation set (accuracy {best['val_acc']:.4f}, loss "
+            f"{best['val_loss']:.4f}{seeds}), never on the test set: {setting}",
+            f"{test_acc}",
+        ]
+    return [
+        f"best setting on the TEST set (accuracy {best['test_acc']:.4f}{seeds}): {setting}",
+        "warning: without --val-split the best setting is picked on the test set, so its test accuracy overstates "
+        "what to expect on new data; pass --val-split 0.1 to select on a held-out part of the training set",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The picture: accuracy over lr x batch size, one panel per combination of the other swept settings.
+
+MAX_PANELS = 12
+
+
+def plot_sweep(results: dict, path: Path):
+    """Heatmap(s) of the selection metric over learning rate (rows) and batch size (columns), values in the cells.
+
+    One panel per combination of the other swept settings (the best over them when there are more than
+    :data:`MAX_PANELS`); seeds are averaged. The best setting's cell is outlined; diverged runs are grey.
+    """
+    from matplotlib.patches import Rectangle
+
+    from .plots import Figure
+
+    metric = results["selected_by"]
+    grid = results["swept"]
+    lrs, batch_sizes = sorted(grid["lr"]), sorted(grid["batch_size"])
+    others = [name for name in SWEPT if name not in ("lr", "batch_size", "seed") and len(grid[name]) > 1]
+    ranked = rank_settings(results["runs"], metric)
+    panels = list(itertools.product(*(grid[name] for name in others)))
+    best_over_others = len(panels) > MAX_PANELS
+    if best_over_others:
+        panels = [()]
+    best = results["best"]
+
+    ncols = min(len(panels), 3)
+    nrows = math.ceil(len(panels) / ncols)
+    cell_w, cell_h = 0.95, 0.55
+    panel_w, panel_h = max(2.8, cell_w * len(batch_sizes) + 1.2), max(2.0, cell_h * len(lrs) + 1.1)
+    fig = Figure(figsize=(max(5.0, panel_w * ncols + 1.2), panel_h * nrows + 1.1), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    norm_values = [s[metric] for s in ranked if s[metric] is not None]
+    vmin, vmax = (min(norm_values), max(norm_values)) if norm_values else (0.0, 1.0)
+    if vmax - vmin < 1e-3:
+        vmin, vmax = vmin - 5e-4, vmax + 5e-4
+    image = None
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        fixed = dict(zip(others, panel, strict=True))
+        values = np.full((len(lrs), len(batch_sizes)), np.nan)
+        ran, outline = set(), None
+        for setting in ranked:
+            if any(setting[name] != value for name, value in fixed.items()):
+                continue
+            cell = lrs.index(setting["lr"]), batch_sizes.index(setting["batch_size"])
+            ran.add(cell)
+            if setting[metric] is not None and not values[cell] >= setting[metric]:
+                values[cell] = setting[metric]
+            if best is not None and all(setting[name] == best[name] for name in SWEPT if name != "seed"):
+                outline = cell
+        image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
+        ax.set_facecolor("0.85")
+        for i, j in itertools.product(range(len(lrs)), range(len(batch_sizes))):
+            if np.isfinite(values[i, j]):
+                dark = (values[i, j] - vmin) / (vmax - vmin) < 0.55  # viridis is dark at the low end
+                text, color, size = f"{values[i, j]:.4f}", "white" if dark else "black", 9
+            else:
+                text, color, size = ("diverged" if (i, j) in ran else "not run"), "black", 8
+            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=color)
+        if outline is not None:
+            i, j = outline
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
+        ax.set_xticks(range(len(batch_sizes)), [str(b) for b in batch_sizes])
+        ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("learning rate")
+        if fixed:
+            ax.set_title(", ".join(f"{LABELS[name]} {_value(value)}" for name, value in fixed.items()), fontsize=10)
+        elif best_over_others:
+            ax.set_title("best over " + ", ".join(LABELS[name] for name in others), fontsize=10)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    what = "validation accuracy" if metric == "val_acc" else "test accuracy (no --val-split: selection on test)"
+    config = results["config"]
+    detail = [f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"]
+    if config["val_split"] is not None:
+        detail.append(f"{config['val_split']:g} of training held out")
+    if len(grid["seed"]) > 1:
+        detail.append(f"mean of {len(grid['seed'])} seeds")
+    fig.suptitle(f"{what}\n{', '.join(detail)}; best outlined in red", fontsize=10)
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label=what.split(" (")[0])
+    fig.save(path)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The output folder: new or empty, never another sweep's.
+
+
+def _claim_output_folder(out: str | None, overwrite: bool) -> tuple[Path, bool]:
+    """The folder this sweep writes into, and whether it was created for it (``sweeps/<timestamp>`` is unique)."""
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for n in itertools.count(1):
+            path = Path("sweeps") / (stamp if n == 1 else f"{stamp}-{n}")
+            try:
+                path.mkdir(parents=True)
+                return path, True
+            except FileExistsError:
+                continue
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob(f"{TEMP_PREFIX}*"):
+        stale.unlink(missing_ok=True)
+    entries = sorted(p.name for p in path.iterdir())
+    if entries and not overwrite:
+        raise UsageError(
+            f"--out {out} already holds files ({', '.join(entries[:5])}); pass --overwrite to replace a sweep, "
+            f"or choose another folder"
+        )
+    foreign = [name for name in entries if name not in OUTPUTS]
+    if foreign:
+        raise UsageError(
+            f"--out {out} holds files that no sweep wrote ({', '.join(foreign[:5])}); --overwrite replaces only a "
+            f"sweep's own files: choose another folder"
+        )
+    for name in entries:
+        (path / name).unlink()
+    return path, created
+
+
+def _remove_if_empty(out: Path | None, created: bool) -> None:
+    if out is not None and created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m npsoftmax.sweep`` and ``npsoftmax-sweep``; returns the exit status."""
+    prog = program_name("npsoftmax.sweep")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out, created = None, False
+    try:
+        plan = parse_sweep(argv, prog)
+        out, created = _claim_output_folder(plan.out, plan.overwrite)
+        with log_messages_to(sys.stdout, plan.base.quiet):
+            results = sweep(plan, out, argv)
+            log.info("\n%s\n", format_table(results))
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except SweepInterrupted as exc:
+        print(exc, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        _remove_if_empty(out, created)
+        print("interrupted before the first run finished; nothing was written", file=sys.stderr)
+        return 130
+    except (DataUnavailableError, OSError) as exc:
+        _remove_if_empty(out, created)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for line in describe_best(results):
+        print(line)
+    print(f"wrote {', '.join(OUTPUTS)} to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
