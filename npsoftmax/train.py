@@ -1,67 +1,111 @@
 """``python -m npsoftmax.train``: the d2l chapter "softmax regression from scratch", on NumPy.
 
 Reads top to bottom like the chapter: configuration, data, model, loss, updater, the training loop with its
-animated curves (:func:`npsoftmax.train_ch3`), then the pictures of predictions and the confusion matrix.
+animated curves (:func:`npsoftmax.train_ch3`), then the pictures and the numbers.
+
+A run never destroys another: ``--out`` must be new or empty unless ``--overwrite`` is given, the default
+folder is unique, ``metrics.json`` is rewritten after every epoch, and Ctrl-C keeps the finished epochs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import itertools
 import json
 import logging
 import math
-import os
+import signal
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from ._cli import log_messages_to
-from ._io import write_atomic
-from .dataset import TEXT_LABELS
-from .fetch import DataUnavailableError, fashion_mnist_source
-from .loader import load_data_fashion_mnist
+from ._cli import ArgumentParser, log_messages_to, number, program_name
+from ._io import TEMP_PREFIX, write_atomic
+from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
+from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss
 from .metrics import EVAL_BATCH_SIZE, confusion_matrix
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
-from .plots import plot_confusion
-from .training import TrainingDiverged, predict_ch3, train_ch3
+from .training import History, TrainingDiverged, predict_ch3, train_ch3
 
-__all__ = ["Config", "PRESETS", "run", "main"]
+__all__ = ["Config", "PRESETS", "OUTPUTS", "Setup", "build", "fit", "run", "main"]
 
 log = logging.getLogger("npsoftmax.train")
 
+OUTPUTS = ("metrics.json", "curves.png", "predictions.png", "confusion.png", "model.npz")
+SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
+
 
 # ---------------------------------------------------------------------------------------------------------
-# Configuration: plain data.
+# Configuration: plain data. Each field's metadata is its command-line flag.
+
+
+def setting(default, help: str, **flag) -> dataclasses.Field:  # noqa: A002 - argparse's own word
+    return field(default=default, metadata={"help": help, **flag})
 
 
 @dataclass
 class Config:
     """Every setting of a training run; the defaults are the seed's (the ``d2l`` preset)."""
 
-    data_dir: str = "data/fashion-mnist"
-    out: str | None = None
-    epochs: int = 10
-    lr: float = 0.1
-    batch_size: int = 256
-    seed: int = 0
-    dtype: str = "float32"
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    standardize: bool = False
-    normalize_images: bool = False
-    preset: str = "d2l"
-    download: bool = True
-    quiet: bool = False
-    num_images: int = 18
+    preset: str = setting(
+        "d2l", "d2l: the seed's recipe; best: the cross-validated one (see README)", choices=("d2l", "best")
+    )
+    data_dir: str | None = setting(
+        None, "where Fashion-MNIST is, or goes (default: the data home, see README)", metavar="DIR"
+    )
+    mirror: tuple[str, ...] = setting(
+        (),
+        "an http(s) URL or a folder to take the data from, tried in order (repeatable; replaces the defaults)",
+        metavar="URL_OR_DIR",
+        action="append",
+        type=parse_mirror,
+    )
+    download: bool = setting(
+        True, "never touch the network: use only files already there or the system copy", flag="--no-download"
+    )
+    out: str | None = setting(None, "output folder, new or empty (default: runs/<timestamp>)", metavar="DIR")
+    overwrite: bool = setting(False, "replace the run already in --out, all of its files")
+    epochs: int = setting(10, "number of epochs", type=number(int, 1, 100_000))
+    lr: float = setting(0.1, "learning rate", type=number(float, 0))
+    batch_size: int = setting(256, "minibatch size", type=number(int, 1, 60_000))
+    seed: int = setting(
+        0, "seed of the initialization, the shuffling and the validation split", type=number(int, 0, 2**63 - 1)
+    )
+    dtype: str = setting("float32", "floating-point precision", choices=("float32", "float64"))
+    loss: str = setting(
+        "stable",
+        "stable: log-sum-exp; naive: the seed's exp(X) / sum(exp(X)) and -log(y_hat[y])",
+        choices=("stable", "naive"),
+    )
+    momentum: float = setting(0.0, "SGD momentum; 0 is plain SGD", type=number(float, 0, 1, open_high=True))
+    weight_decay: float = setting(0.0, "L2 penalty", type=number(float, 0))
+    schedule: str = setting("constant", "learning-rate schedule", choices=tuple(SCHEDULES))
+    standardize: bool = setting(False, "scale each pixel by the training set's per-pixel mean and std")
+    normalize_images: bool = setting(False, "bring each image to mean 0 and std 1 over its own pixels first")
+    val_split: float | None = setting(
+        None,
+        "hold out this stratified share of the training set for validation",
+        metavar="FRACTION",
+        type=number(float, 0, 1, open_low=True, open_high=True),
+    )
+    early_stopping: int | None = setting(
+        None,
+        "with --val-split: stop when the validation loss has not improved "
+        "for PATIENCE epochs, keeping the best epoch's weights",
+        metavar="PATIENCE",
+        type=number(int, 1),
+    )
+    num_images: int = setting(18, "test images in predictions.png", metavar="N", type=number(int, 1, 100))
+    quiet: bool = setting(False, "no per-epoch lines and no progress bar; warnings and the final line only")
 
 
 # "best" was chosen by 5-fold cross-validation on the training set (the test set untouched): see
@@ -71,7 +115,6 @@ PRESETS: dict[str, dict] = {
     "best": {
         "normalize_images": True,
         "standardize": True,
-        "optimizer": "momentum",
         "momentum": 0.9,
         "schedule": "cosine",
         "lr": 0.1,
@@ -80,16 +123,88 @@ PRESETS: dict[str, dict] = {
     },
 }
 
-SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
+
+class UsageError(Exception):
+    """A setting the user got wrong: exit status 2, like argparse's own errors."""
+
+
+class RunStopped(Exception):
+    """The run ended without completing (diverged, interrupted); the message says what was kept."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training, as the library does it: data, model, loss, updater, then train_ch3.
+
+
+class Setup(NamedTuple):
+    net: SoftmaxRegression
+    loss: CrossEntropyLoss
+    updater: SGD
+    train_iter: MinibatchIter
+    val_iter: MinibatchIter | None
+    test_iter: MinibatchIter
+
+
+def build(config: Config) -> Setup:
+    """The data, model, loss and updater ``config`` describes. The same ``config.seed`` gives the same numbers."""
+    model_seed, data_seed = (int(s) for s in np.random.SeedSequence(config.seed).generate_state(2))
+    dtype = np.dtype(config.dtype)
+    iters = load_data_fashion_mnist(
+        config.batch_size,
+        config.data_dir,
+        download=config.download,
+        seed=data_seed,
+        standardize=config.standardize,
+        normalize_images=config.normalize_images,
+        val_split=config.val_split,
+        dtype=dtype,
+        mirrors=list(config.mirror) or None,
+        quiet=config.quiet,
+    )
+    train_iter, val_iter, test_iter = iters if len(iters) == 3 else (iters[0], None, iters[1])
+    net = SoftmaxRegression(784, 10, seed=model_seed, dtype=dtype)
+    loss = CrossEntropyLoss(weight_decay=config.weight_decay, naive=config.loss == "naive")
+    updater = SGD(net.params, lr=config.lr, momentum=config.momentum)
+    return Setup(net, loss, updater, train_iter, val_iter, test_iter)
+
+
+def fit(
+    config: Config,
+    setup: Setup,
+    *,
+    path: Path | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> History:
+    """Train ``setup`` for ``config.epochs`` with :func:`npsoftmax.train_ch3`; curves to ``path`` if given."""
+    return train_ch3(
+        setup.net,
+        setup.train_iter,
+        setup.test_iter,
+        setup.loss,
+        config.epochs,
+        setup.updater,
+        val_iter=setup.val_iter,
+        patience=config.early_stopping,
+        schedule=SCHEDULES[config.schedule],
+        path=path,
+        animate=path is not None,
+        on_epoch=on_epoch,
+        progress=progress,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # A whole run, as the command line does it.
 
 
-def _write_json(path: Path, payload: dict) -> None:
+def _write_json(path: Path, payload: dict, durable: bool = True) -> None:
     text = json.dumps(payload, indent=2) + "\n"
-    write_atomic(path, lambda f: f.write(text.encode()))
+    write_atomic(path, lambda f: f.write(text.encode()), durable=durable)
 
 
 def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
@@ -100,191 +215,235 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
     return lambda batches: tqdm(batches, leave=False, unit="batch", dynamic_ncols=True)
 
 
-def run(config: Config) -> dict:
-    """Train as ``config`` says, write every output into ``config.out``, return the metrics written."""
-    out = Path(config.out)
-    dtype = np.dtype(config.dtype)
-    model_seed, data_seed = np.random.SeedSequence(config.seed).generate_state(2)
+@contextlib.contextmanager
+def _uninterruptible() -> Iterator[None]:
+    """Hold off a second Ctrl-C while the results are written."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
-    # Data
-    train_iter, test_iter = load_data_fashion_mnist(
-        config.batch_size,
-        config.data_dir,
-        download=config.download,
-        seed=int(data_seed),
-        standardize=config.standardize,
-        normalize_images=config.normalize_images,
-        dtype=dtype,
-        quiet=config.quiet,
-    )
-    # Model, loss, updater
-    net = SoftmaxRegression(784, 10, seed=int(model_seed), dtype=dtype)
-    loss = CrossEntropyLoss(weight_decay=config.weight_decay)
-    momentum = config.momentum if config.optimizer == "momentum" else 0.0
-    updater = SGD(net.params, lr=config.lr, momentum=momentum)
 
-    metrics: dict = {
-        "config": dataclasses.asdict(config),
-        "status": "running",
-        "epochs": [],
-        "data": {
-            "source": fashion_mnist_source(config.data_dir),
-            "n_train": train_iter.num_examples,
-            "n_test": test_iter.num_examples,
-        },
-    }
+def run(config: Config, out: Path) -> dict:
+    """Train as ``config`` says, write every output into ``out``, return the metrics written.
+
+    Raises :class:`RunStopped` when training diverges or is interrupted, after writing what was finished.
+    """
+    setup = build(config)
+    net = setup.net
+    settings = dataclasses.asdict(config) | {"mirror": [redact_url(m) for m in config.mirror], "out": str(out)}
+    data = {"source": data_source(config.data_dir), "n_train": setup.train_iter.num_examples}
+    if setup.val_iter is not None:
+        data["n_val"] = setup.val_iter.num_examples
+    data["n_test"] = setup.test_iter.num_examples
+    metrics: dict = {"config": settings, "status": "running", "epochs": [], "data": data}
+    finished: dict = {}  # the parameters as of the last finished epoch
 
     def report(record: dict) -> None:
         metrics["epochs"].append(record)
+        finished["params"] = tuple(p.copy() for p in net.params)
+        _write_json(out / "metrics.json", metrics, durable=False)
+        val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
         log.info(
-            "epoch %2d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.3f s (+%.3f s eval)",
-            record["epoch"], config.epochs, record["train_loss"], record["train_acc"],
-            record["test_acc"], record["seconds"], record["eval_seconds"],
-        )  # fmt: skip
+            "epoch %2d/%d  loss %.4f  train acc %.4f%s  test acc %.4f  %.3f s (+%.3f s eval)",
+            record["epoch"],
+            config.epochs,
+            record["train_loss"],
+            record["train_acc"],
+            val,
+            record["test_acc"],
+            record["seconds"],
+            record["eval_seconds"],
+        )
 
     try:
-        train_ch3(
-            net, train_iter, test_iter, loss, config.epochs, updater, schedule=SCHEDULES[config.schedule],
-            path=out / "curves.png", on_epoch=report, progress=_progress_bar(config),
-        )  # fmt: skip
+        history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
     except TrainingDiverged as exc:
         metrics["status"] = "diverged"
         _write_json(out / "metrics.json", metrics)
-        raise TrainingDiverged(
-            f"training diverged in epoch {len(metrics['epochs']) + 1} ({exc}) with --lr {config.lr}; "
-            f"try a smaller learning rate, e.g. --lr {config.lr / 10:g}. No model was saved."
+        epoch = len(metrics["epochs"]) + 1
+        raise RunStopped(
+            f"training diverged in epoch {epoch} ({exc}) with --lr {config.lr:g}; try a smaller learning rate, "
+            f"e.g. --lr {config.lr / 10:g}. No model was saved; metrics.json in {out} holds the epochs before it.",
+            status=1,
+        ) from None
+    except KeyboardInterrupt:
+        with _uninterruptible():
+            metrics["status"] = "interrupted"
+            kept = ["metrics.json"]
+            if finished:
+                net.W[...], net.b[...] = finished["params"]
+                net.save(out / "model.npz")
+                kept = ["metrics.json", "curves.png", "model.npz"]
+            _write_json(out / "metrics.json", metrics)
+        n = len(metrics["epochs"])
+        raise RunStopped(
+            f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", status=130
         ) from None
 
     # Pictures and the final numbers
+    test_iter = setup.test_iter
     y_pred = np.concatenate([net.predict(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
     confusion = confusion_matrix(test_iter.labels, y_pred, 10)
     per_class = np.diag(confusion) / confusion.sum(axis=1)
     metrics.update(
         status="completed",
-        test_acc=metrics["epochs"][-1]["test_acc"],
+        test_acc=history[-1]["test_acc"],
         per_class_acc={name: float(acc) for name, acc in zip(TEXT_LABELS, per_class, strict=True)},
-        train_seconds=sum(r["seconds"] for r in metrics["epochs"]),
+        train_seconds=sum(r["seconds"] for r in history),
     )
+    if config.early_stopping is not None:
+        metrics.update(best_epoch=history.best_epoch, stopped_early=history.stopped_early)
+    from .plots import plot_confusion
+
     predict_ch3(net, test_iter, n=config.num_images, path=out / "predictions.png")
     plot_confusion(confusion, TEXT_LABELS, out / "confusion.png")
     net.save(out / "model.npz")
     _write_json(out / "metrics.json", metrics)
-    log.info("test accuracy %.4f; wrote metrics.json, curves.png, predictions.png, confusion.png, model.npz to %s",
-             metrics["test_acc"], out)  # fmt: skip
+    final_loss = history[-1]["train_loss"]
+    if final_loss > math.log(10):
+        log.warning(
+            "warning: the final training loss %.4g is above chance level (ln 10 = 2.30, what guessing gives): the "
+            "learning rate is probably too large; try a smaller one, e.g. --lr %g",
+            final_loss,
+            config.lr / 100,
+        )
     return metrics
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Command line.
+# The output folder: new or empty, never another run's.
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def _claim_output_folder(out: str | None, overwrite: bool) -> tuple[Path, bool]:
+    """The folder this run writes into, and whether it was created for it.
+
+    The default ``runs/<timestamp>`` is created with ``mkdir`` (which fails if the folder exists), so two
+    runs started in the same second get ``runs/<timestamp>`` and ``runs/<timestamp>-2``.
+    """
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for n in itertools.count(1):
+            path = Path("runs") / (stamp if n == 1 else f"{stamp}-{n}")
+            try:
+                path.mkdir(parents=True)
+                return path, True
+            except FileExistsError:
+                continue
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob(f"{TEMP_PREFIX}*"):  # left by a run that was killed
+        stale.unlink(missing_ok=True)
+    entries = sorted(p.name for p in path.iterdir())
+    if entries and not overwrite:
+        raise UsageError(
+            f"--out {out} already holds a run ({', '.join(entries[:5])}); pass --overwrite to replace it, "
+            f"or choose another folder"
+        )
+    foreign = [name for name in entries if name not in OUTPUTS]
+    if foreign:
+        raise UsageError(
+            f"--out {out} holds files that no run wrote ({', '.join(foreign[:5])}); --overwrite replaces only a "
+            f"run's own files: choose another folder"
+        )
+    for name in entries:
+        (path / name).unlink()
+    return path, created
 
 
-def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+def _check_writable(out: Path) -> None:
+    """Fail before training, not after it, when the results could not be written."""
+    _write_json(out / ".npsoftmax-write-test", {}, durable=False)
+    (out / ".npsoftmax-write-test").unlink()
 
 
-def _momentum(text: str) -> float:
-    value = _nonnegative_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+# ---------------------------------------------------------------------------------------------------------
+# Command line: the parser is derived from Config.
 
 
-def build_parser() -> argparse.ArgumentParser:
-    d2l = Config()
-    best = PRESETS["best"]
-    parser = argparse.ArgumentParser(
-        prog="python -m npsoftmax.train",
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog=prog or program_name("npsoftmax.train"),
+        allow_abbrev=False,
         description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
-        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs. Writes metrics.json, curves.png, "
-        "predictions.png, confusion.png and model.npz into --out.",
+        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs. Writes "
+        + ", ".join(OUTPUTS)
+        + " into --out.",
     )
-    # Settings a preset may change default to None here, so that a flag given explicitly wins over the preset.
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="d2l",
-                        help="d2l (default): the seed's recipe; best: " + ", ".join(f"{k}={v}" for k, v in best.items())
-                        + " (chosen on a validation split of the training set)")  # fmt: skip
-    parser.add_argument("--data-dir", default=d2l.data_dir, metavar="DIR",
-                        help=f"where Fashion-MNIST is, or is downloaded to (default: {d2l.data_dir})")  # fmt: skip
-    parser.add_argument("--out", metavar="DIR", help="output folder (default: runs/<timestamp>)")
-    parser.add_argument("--epochs", type=_positive_int, help=f"number of epochs (d2l: {d2l.epochs})")
-    parser.add_argument("--lr", type=_nonnegative_float, help=f"learning rate (d2l: {d2l.lr})")
-    parser.add_argument("--batch-size", type=_positive_int, help=f"minibatch size (d2l: {d2l.batch_size})")
-    parser.add_argument("--seed", type=int, default=d2l.seed,
-                        help=f"seed of the initialization and the shuffling (default: {d2l.seed})")  # fmt: skip
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=d2l.dtype,
-                        help=f"floating-point precision (default: {d2l.dtype})")  # fmt: skip
-    parser.add_argument("--optimizer", choices=("sgd", "momentum"), help=f"(d2l: {d2l.optimizer})")
-    parser.add_argument("--momentum", type=_momentum,
-                        help=f"momentum coefficient with --optimizer momentum (default: {d2l.momentum})")  # fmt: skip
-    parser.add_argument("--weight-decay", type=_nonnegative_float, help=f"L2 penalty (d2l: {d2l.weight_decay})")
-    parser.add_argument("--schedule", choices=sorted(SCHEDULES), help=f"learning-rate schedule (d2l: {d2l.schedule})")
-    parser.add_argument("--standardize", action="store_true", default=None,
-                        help="scale each pixel by the training set's per-pixel mean and std (d2l: off)")  # fmt: skip
-    parser.add_argument("--normalize-images", action="store_true", default=None,
-                        help="bring each image to mean 0 and std 1 over its own pixels first (d2l: off)")  # fmt: skip
-    parser.add_argument("--num-images", type=_positive_int, default=d2l.num_images, metavar="N",
-                        help=f"test images in predictions.png, at least 6 (default: {d2l.num_images})")  # fmt: skip
-    parser.add_argument("--no-download", dest="download", action="store_false",
-                        help="never touch the network: use only files already there or the system copy")  # fmt: skip
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines, no progress bar")
+    for item in dataclasses.fields(Config):
+        flag = dict(item.metadata)
+        name = flag.pop("flag", "--" + item.name.replace("_", "-"))
+        help_text = flag.pop("help")
+        if item.type == "bool":
+            flag["action"] = "store_false" if item.default else "store_true"
+        elif item.default not in (None, ()):
+            help_text += f" (default: {item.default})"
+        # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
+        parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
     return parser
 
 
-def parse_config(argv: list[str] | None = None) -> Config:
-    """Parse the command line into a :class:`Config`: defaults, then the preset, then explicit flags."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
-        parser.error(f"--data-dir {args.data_dir} is a file; give a folder (it is created if missing)")
-    settings = dataclasses.asdict(Config()) | PRESETS[args.preset]
-    settings |= {key: value for key, value in vars(args).items() if value is not None}
-    settings["num_images"] = max(settings["num_images"], 6)
-    settings["out"] = settings["out"] or str(Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Config:
+    """The command line as a :class:`Config`: the defaults, then the preset, then the flags given."""
+    parser = build_parser(prog)
+    args = vars(parser.parse_args(argv))
+    settings = dataclasses.asdict(Config()) | PRESETS[args.get("preset", "d2l")] | args
+    settings["mirror"] = tuple(settings["mirror"])
+    if settings["early_stopping"] is not None and settings["val_split"] is None:
+        parser.error("--early-stopping needs --val-split: it watches the validation loss")
+    data_dir = settings["data_dir"]
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        parser.error(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
+    try:
+        mirrors_from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return Config(**settings)
-
-
-def _prepare_output_folder(out: Path) -> None:
-    """Fail before training, not after it, when the results could not be written."""
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / f".write-test-{os.getpid()}"
-    probe.write_bytes(b"")
-    probe.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
-    config = parse_config(argv)
+    prog = program_name("npsoftmax.train")
+    out, created = None, False
     try:
-        _prepare_output_folder(Path(config.out))
-    except OSError as exc:
-        print(f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    try:
+        config = parse_config(argv, prog)
+        try:
+            out, created = _claim_output_folder(config.out, config.overwrite)
+            _check_writable(out)
+        except OSError as exc:
+            print(
+                f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
+                file=sys.stderr,
+            )
+            _remove_if_empty(out, created)
+            return 1
         with log_messages_to(sys.stdout, config.quiet):
-            run(config)
-    except (TrainingDiverged, DataUnavailableError, OSError) as exc:
+            metrics = run(config, out)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except RunStopped as exc:
+        print(f"{'error: ' if exc.status == 1 else ''}{exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        _remove_if_empty(out, created)
+        print("interrupted before training started; nothing was written", file=sys.stderr)
+        return 130
+    except (DataUnavailableError, OSError) as exc:
+        _remove_if_empty(out, created)
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}")
     return 0
+
+
+def _remove_if_empty(out: Path | None, created: bool) -> None:
+    if out is not None and created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ._blas import one_blas_thread
-from .dataset import get_fashion_mnist_labels
+from .data import get_fashion_mnist_labels
 from .losses import CrossEntropyLoss, cross_entropy, loss_and_grad, naive_cross_entropy
 from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
@@ -29,14 +29,22 @@ class TrainingDiverged(RuntimeError):
 
 
 class History(list):
-    """``train_ch3``'s per-epoch records (a list of dicts), shown in one line rather than a page of dicts."""
+    """``train_ch3``'s per-epoch records (a list of dicts), shown in one line rather than a page of dicts.
+
+    With early stopping, ``best_epoch`` is the epoch whose weights the model holds and ``stopped_early`` says
+    whether training ended before ``num_epochs``.
+    """
+
+    best_epoch: int | None = None
+    stopped_early: bool = False
 
     def __repr__(self) -> str:
         if not self:
             return "History(0 epochs)"
         last = self[-1]
-        fields = ", ".join(f"{key} {last[key]:.4f}" for key in ("train_loss", "train_acc", "val_acc", "test_acc")
-                           if key in last)  # fmt: skip
+        fields = ", ".join(
+            f"{key} {last[key]:.4f}" for key in ("train_loss", "train_acc", "val_acc", "test_acc") if key in last
+        )
         return f"History({len(self)} epochs; last: {fields})"
 
 
@@ -54,9 +62,7 @@ def _as_training_loss(loss: Callable) -> CrossEntropyLoss:
     )
 
 
-def train_epoch_ch3(
-    net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD
-) -> tuple[float, float]:
+def train_epoch_ch3(net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD) -> tuple[float, float]:
     """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``, as the seed's.
 
     As in the seed, loss and accuracy are averaged over the batches as they are trained on, each batch
@@ -95,6 +101,7 @@ def train_ch3(
     updater: SGD,
     *,
     val_iter: Iterable | None = None,
+    patience: int | None = None,
     schedule: Callable[[float, int, int], float] = constant_lr,
     path: str | os.PathLike | None = None,
     animate: bool = True,
@@ -107,9 +114,13 @@ def train_ch3(
     :class:`npsoftmax.Animator`: inside Jupyter one figure updated in place, with ``path`` a PNG rewritten
     every epoch, otherwise nothing on screen (a script never blocks). ``animate=False`` draws nothing.
 
-    Keyword-only extras: ``val_iter`` adds ``val_loss`` and ``val_acc`` to every record and to the curves;
-    ``schedule(base_lr, epoch, num_epochs)`` sets each epoch's learning rate; ``on_epoch(record)`` is called
-    after each epoch; ``progress`` wraps each epoch's batches (e.g. a progress bar).
+    Keyword-only extras:
+
+    - ``val_iter`` adds ``val_loss`` and ``val_acc`` to every record and to the curves;
+    - ``patience`` (with ``val_iter``) stops once the validation loss has not improved for that many epochs,
+      and puts the best epoch's weights back into ``net``;
+    - ``schedule(base_lr, epoch, num_epochs)`` sets each epoch's learning rate;
+    - ``on_epoch(record)`` is called after each epoch, ``progress`` wraps each epoch's batches (a progress bar).
 
     Returns
     -------
@@ -117,6 +128,8 @@ def train_ch3(
         One dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc`` (and ``val_loss``,
         ``val_acc``), ``seconds`` (the training pass) and ``eval_seconds``.
     """
+    if patience is not None and (val_iter is None or patience < 1):
+        raise ValueError(f"early stopping needs a val_iter and a patience >= 1, got patience {patience!r}")
     animator = None
     if animate:
         from .plots import Animator
@@ -125,12 +138,14 @@ def train_ch3(
         animator = Animator(xlabel="epoch", xlim=(1, num_epochs), ylim=(0.3, 0.9), legend=legend, path=path)
     base_lr = updater.lr
     history = History()
+    best = {"val_loss": math.inf}
     try:
         for epoch in range(num_epochs):
             updater.lr = schedule(base_lr, epoch, num_epochs)
             start = time.perf_counter()
-            train_loss, train_acc = train_epoch_ch3(net, progress(train_iter) if progress else train_iter, loss,
-                                                    updater)  # fmt: skip
+            train_loss, train_acc = train_epoch_ch3(
+                net, progress(train_iter) if progress else train_iter, loss, updater
+            )
             seconds = time.perf_counter() - start
             record = {"epoch": epoch + 1, "lr": updater.lr, "train_loss": train_loss, "train_acc": train_acc}
             if val_iter is not None:
@@ -143,8 +158,22 @@ def train_ch3(
                 animator.add(epoch + 1, curves + ([record["val_loss"], record["val_acc"]] if val_iter else []))
             if on_epoch is not None:
                 on_epoch(record)
+            if patience is not None:
+                if record["val_loss"] < best["val_loss"]:
+                    best = {
+                        "val_loss": record["val_loss"],
+                        "epoch": epoch + 1,
+                        "params": [p.copy() for p in net.params],
+                    }
+                elif epoch + 1 - best["epoch"] >= patience:
+                    history.stopped_early = epoch + 1 < num_epochs
+                    break
     finally:
         updater.lr = base_lr
+    if patience is not None:
+        for param, saved in zip(net.params, best["params"], strict=True):
+            param[...] = saved
+        history.best_epoch = best["epoch"]
     return history
 
 
