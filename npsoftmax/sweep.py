@@ -359,10 +359,10 @@ def plot_sweep(results: dict, path: Path):
     lrs, batch_sizes = sorted(grid["lr"]), sorted(grid["batch_size"])
     others = [name for name in SWEPT if name not in ("lr", "batch_size", "seed") and len(grid[name]) > 1]
     ranked = rank_settings(results["runs"], metric)
-    panels = list(itertools.product(*(grid[name] for name in others)))
+    panels = [dict(zip(others, values, strict=True)) for values in itertools.product(*(grid[n] for n in others))]
     best_over_others = len(panels) > MAX_PANELS
     if best_over_others:
-        panels = [()]
+        panels = [{}]
     best = results["best"]
 
     ncols = min(len(panels), 3)
@@ -376,8 +376,7 @@ def plot_sweep(results: dict, path: Path):
     if vmax - vmin < 1e-3:
         vmin, vmax = vmin - 5e-4, vmax + 5e-4
     image = None
-    for ax, panel in zip(axes.ravel(), panels, strict=False):
-        fixed = dict(zip(others, panel, strict=True))
+    for ax, fixed in zip(axes.ravel(), panels, strict=False):
         values = np.full((len(lrs), len(batch_sizes)), np.nan)
         ran, outline = set(), None
         for setting in ranked:
