@@ -8,8 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import matplotlib.image
@@ -361,21 +363,17 @@ def test_license_ships_in_the_sdist_and_the_wheel(tmp_path):
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / name, source / name)
     assert "MIT License" in (source / "LICENSE").read_text()
-    build = (
-        "from setuptools import build_meta as b; import sys; "
-        "print(b.build_sdist(sys.argv[1])); print(b.build_wheel(sys.argv[1]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", build, str(tmp_path / "dist")], cwd=source, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    sdist, wheel = result.stdout.strip().splitlines()[-2:]
-    import tarfile
-    import zipfile
-
-    with tarfile.open(tmp_path / "dist" / sdist) as archive:
+    built = {}
+    for kind in ("sdist", "wheel"):
+        build = f"from setuptools import build_meta as b; import sys; print(b.build_{kind}(sys.argv[1]))"
+        result = subprocess.run(
+            [sys.executable, "-c", build, str(tmp_path / kind)], cwd=source, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        built[kind] = tmp_path / kind / result.stdout.strip().splitlines()[-1]
+    with tarfile.open(built["sdist"]) as archive:
         assert any(name.endswith("/LICENSE") for name in archive.getnames())
-    with zipfile.ZipFile(tmp_path / "dist" / wheel) as archive:
+    with zipfile.ZipFile(built["wheel"]) as archive:
         assert any(name.endswith("LICENSE") for name in archive.namelist())
 
 
