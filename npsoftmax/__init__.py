@@ -7,8 +7,18 @@ under the chapter's names: IDX files -> data (sources, checksums, cache) -> mini
 matplotlib is imported only when a picture is drawn (``Animator``, ``predict_ch3``, ``train_ch3``).
 """
 
-from .dataset import TEXT_LABELS, get_fashion_mnist_labels, load_fashion_mnist
-from .fetch import DataUnavailableError, download_fashion_mnist, fashion_mnist_source
+from .data import (
+    TEXT_LABELS,
+    DataUnavailableError,
+    data_source,
+    download_fashion_mnist,
+    get_data_home,
+    get_fashion_mnist_labels,
+    load_fashion_mnist,
+    mirrors_from_env,
+    parse_mirror,
+    redact_url,
+)
 from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .idx import IDXError, read_idx, write_idx
 from .loader import MinibatchIter, load_data_fashion_mnist
@@ -60,7 +70,11 @@ __all__ = [
     "get_fashion_mnist_labels",
     "TEXT_LABELS",
     "download_fashion_mnist",
-    "fashion_mnist_source",
+    "data_source",
+    "get_data_home",
+    "mirrors_from_env",
+    "parse_mirror",
+    "redact_url",
     "DataUnavailableError",
     "read_idx",
     "write_idx",

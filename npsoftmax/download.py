@@ -1,90 +1,68 @@
-"""``python -m npsoftmax.download``: fetch Fashion-MNIST and verify it (the machinery is in :mod:`npsoftmax.fetch`).
+"""``python -m npsoftmax.download``: get Fashion-MNIST into the data home and verify it (see :mod:`npsoftmax.data`).
 
-Exit status 0 when the four files are in place and verified, 1 when no source delivered them (the message
-lists every source tried and how to get the files by hand), 2 on a usage error.
+Exit status 0 when the data is ready, 1 when no source delivered it (the message lists every source tried and
+how to get the files by hand), 2 on a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from ._cli import log_messages_to
-from .fetch import (
+from .data import (
     MIRRORS_ENV,
     SYSTEM_DIR,
     DataUnavailableError,
-    _normalize_mirror,
+    data_source,
     download_fashion_mnist,
-    fashion_mnist_source,
+    get_data_home,
+    mirrors_from_env,
+    parse_mirror,
 )
 
 __all__ = ["main"]
 
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m npsoftmax.download``: fetch and verify Fashion-MNIST; exit 0, 1 (no data) or 2 (usage)."""
+    """Entry point of ``python -m npsoftmax.download`` and ``npsoftmax-download``; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m npsoftmax.download",
-        description="Download Fashion-MNIST and verify it against pinned SHA-256 checksums.",
+        description="Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
     )
-    parser.add_argument(
-        "--data-dir",
-        type=_data_dir_arg,
-        default=Path("data/fashion-mnist"),
-        metavar="DIR",
-        help="folder for the files (default: data/fashion-mnist)",
-    )
+    parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {get_data_home()})")
     parser.add_argument(
         "--mirror",
         action="append",
-        type=_mirror_arg,
+        type=parse_mirror,
         metavar="URL_OR_DIR",
-        help=f"an http(s) base URL or a local folder to take the files from; repeatable, tried in order. "
-        f"Replaces the defaults ({SYSTEM_DIR}, then the upstream mirrors), as does {MIRRORS_ENV}=A,B",
+        help=f"an http(s) base URL or a folder to take the files from; repeatable, tried in order. Replaces "
+        f"the defaults ({SYSTEM_DIR}, then the upstream mirrors), as does {MIRRORS_ENV}=A,B",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="fetch again even when verified files are present"
-    )
+    parser.add_argument("--force", action="store_true", help="take the files from the sources again")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, no messages except errors")
     args = parser.parse_args(argv)
-
+    if args.data_dir and os.path.exists(args.data_dir) and not os.path.isdir(args.data_dir):
+        parser.error(f"--data-dir {args.data_dir} is a file; give a folder (it is created if missing)")
+    try:
+        mirrors = args.mirror or mirrors_from_env()
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         with log_messages_to(sys.stderr, args.quiet):
-            root = download_fashion_mnist(
-                args.data_dir, args.mirror, force=args.force, quiet=True if args.quiet else None
-            )
-            source = fashion_mnist_source(root)
+            home = download_fashion_mnist(args.data_dir, mirrors=mirrors, force=args.force, quiet=args.quiet or None)
+            source = data_source(home)
     except DataUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:  # a bad NPSOFTMAX_MIRRORS: the command-line arguments are checked by argparse
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # e.g. a data dir we may not write to
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; no partial file was left under a final name", file=sys.stderr)
         return 130
     if not args.quiet:
-        print(f"Fashion-MNIST is ready in {root} (from {source})")
+        print(f"Fashion-MNIST is ready in {home} (from {source})")
     return 0
-
-
-def _data_dir_arg(value: str) -> Path:
-    path = Path(value)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value!r} exists and is not a folder")
-    return path
-
-
-def _mirror_arg(value: str) -> str:
-    try:
-        return _normalize_mirror(value, "--mirror")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 if __name__ == "__main__":

@@ -370,7 +370,7 @@ def load_data_fashion_mnist(
     ValueError
         ``val_split`` is not a float strictly between 0 and 1, or leaves a class empty on one side.
     """
-    from .dataset import load_fashion_mnist
+    from .data import load_fashion_mnist
 
     if val_split is not None:
         val_split = _check_fraction(val_split, "val_split")

@@ -1,147 +1,115 @@
-"""Test helpers for the downloader and the dataset: small synthetic Fashion-MNIST files, and a local HTTP
-mirror whose answers can be scripted to fail the ways real mirrors do.
+"""A mirror on 127.0.0.1 that serves a folder's files and misbehaves on request, as broken or hostile mirrors do.
 
-Nothing here reaches the internet: the server binds 127.0.0.1 on an ephemeral port.
+Nothing here reaches the internet: the server binds an ephemeral port on 127.0.0.1 and stops with the test.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
-import hashlib
-import re
 import threading
-from dataclasses import dataclass
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
-
-from npsoftmax.fetch import FILES
-from npsoftmax.idx import write_idx
-
-# 300 random training images make a ~235 kB .gz: several of the downloader's 64 kB chunks, so a body cut
-# in half has delivered whole chunks to resume from.
-N_TRAIN, N_TEST = 300, 50
+DRIP_SECONDS = 0.2
+# A gzip header, then empty stored deflate blocks: valid gzip that decompresses to nothing, for ever.
+GZIP_HEADER, EMPTY_BLOCK = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", b"\x00\x00\x00\xff\xff"
 
 
-@dataclass(frozen=True)
-class SyntheticData:
-    folder: Path
-    checksums: dict[str, str]
-    arrays: dict[str, np.ndarray]
+class HostileMirror:
+    """Serves ``folder``'s files at ``url``; ``behave(name, *modes)`` scripts the answers to the requests for
+    ``name`` (or for every file when ``name`` is None), the last mode repeating.
 
-
-def make_synthetic(folder: Path, seed: int = 0) -> SyntheticData:
-    """Write the four files, random but well-formed, into ``folder``; return their pins and arrays."""
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": rng.permutation(np.arange(N_TRAIN) % 10).astype(np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": rng.permutation(np.arange(N_TEST) % 10).astype(np.uint8),
-    }
-    assert list(arrays) == [spec.name for spec in FILES]
-    folder.mkdir(parents=True, exist_ok=True)
-    checksums = {}
-    for name, array in arrays.items():
-        write_idx(folder / f"{name}.gz", array)
-        checksums[name] = hashlib.sha256(gzip.decompress((folder / f"{name}.gz").read_bytes())).hexdigest()
-    return SyntheticData(folder, checksums, arrays)
-
-
-class FaultyMirror:
-    """An HTTP mirror on 127.0.0.1 serving the ``.gz`` files of a folder under ``/fashion/``.
-
-    ``script(name, *faults, then=...)`` makes the next requests for ``name`` fail with ``faults`` in turn,
-    then answer with ``then`` for good. Faults: ``"ok"``, ``"404"``, ``"500"``, ``"html"`` (an error page
-    with status 200), ``"cut"`` (full Content-Length, half the body, connection closed), ``"slow"`` (no
-    answer until the test ends). Range requests get 206 unless ``range_support`` is False.
+    Modes: ``ok``; ``404``; ``500``; ``html`` (an error page with status 200); ``cut`` (full Content-Length,
+    half the body, then the connection closes); ``stall`` (the same, but the connection stays open); ``hang``
+    (no answer until the server stops); ``endless`` (no length, valid gzip that never ends); ``gzip`` (the
+    file gzipped again, with ``Content-Encoding: gzip``); ``drip`` (one byte every DRIP_SECONDS);
+    ``bad-length`` (``Content-Length: ²``); ``bomb`` (a gzip of zeros, 64 MB decompressed).
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.range_support = True
-        self.requests: list[tuple[str, str | None]] = []
-        self._scripts: dict[str, tuple[list[str], str]] = {}
-        self._lock = threading.Lock()
-        self._release = threading.Event()
+        self.requests: list[str] = []
+        self.authorization: list[str | None] = []
+        self._scripts: dict[str | None, list[str]] = {}
+        self._stop = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"mirror": self}))
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/fashion"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
-    def script(self, name: str, *faults: str, then: str = "ok") -> None:
-        self._scripts[name] = (list(faults), then)
-
-    def script_all(self, *faults: str, then: str = "ok") -> None:
-        for spec in FILES:
-            self.script(spec.gz_name, *faults, then=then)
-
-    def requests_for(self, name: str) -> list[str | None]:
-        """The Range header of each request for ``name``, in order."""
-        return [range_header for requested, range_header in self.requests if requested == name]
+    def behave(self, name: str | None, *modes: str) -> None:
+        self._scripts[name] = list(modes)
 
     def close(self) -> None:
-        self._release.set()
+        self._stop.set()
         self._server.shutdown()
         self._server.server_close()
 
-    def _next(self, name: str, range_header: str | None) -> str:
-        with self._lock:
-            self.requests.append((name, range_header))
-            faults, then = self._scripts.get(name, ([], "ok"))
-            return faults.pop(0) if faults else then
+    def _mode(self, name: str) -> str:
+        script = self._scripts.get(name, self._scripts.get(None, ["ok"]))
+        return script.pop(0) if len(script) > 1 else script[0]
+
+
+@functools.cache
+def _bomb() -> bytes:
+    bomber, zeros = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(1 << 20)
+    return b"".join([*(bomber.compress(zeros) for _ in range(64)), bomber.flush()])
 
 
 class _Handler(BaseHTTPRequestHandler):
-    mirror: FaultyMirror
+    mirror: HostileMirror
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
         pass
 
     def do_GET(self) -> None:
-        name = self.path.removeprefix("/fashion/")
-        fault = self.mirror._next(name, self.headers.get("Range"))
-        path = self.mirror.folder / name
-        if fault == "slow":
-            self.mirror._release.wait(10)
-            return
-        if fault == "404" or not path.is_file():
-            self.send_error(404)
-            return
-        if fault == "500":
-            self.send_error(500)
-            return
-        if fault == "html":
-            self._send(200, b"<!DOCTYPE html><html><body>Domain for sale</body></html>", "text/html")
-            return
-        body = path.read_bytes()
-        etag = f'"{hashlib.md5(body).hexdigest()}"'
-        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-        if_range = self.headers.get("If-Range")
-        if match and self.mirror.range_support and if_range in (None, etag) and int(match[1]) < len(body):
-            start = int(match[1])
-            headers = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
-            status, body = 206, body[start:]
-        else:
-            status, headers = 200, {}
-        headers |= {"ETag": etag, "Accept-Ranges": "bytes" if self.mirror.range_support else "none"}
-        self._send(status, body, "application/gzip", headers, cut=fault == "cut")
+        name = self.path.lstrip("/")
+        self.mirror.requests.append(name)
+        self.mirror.authorization.append(self.headers.get("Authorization"))
+        mode, path = self.mirror._mode(name), self.mirror.folder / name
+        try:
+            if mode == "hang":
+                self.mirror._stop.wait(60)
+            elif mode in ("404", "500"):
+                self.send_error(int(mode))
+            elif mode == "html":
+                self._send(b"<!DOCTYPE html><html><body>Domain for sale</body></html>")
+            elif mode == "endless":
+                self._send(GZIP_HEADER, length=None)
+                while not self.mirror._stop.is_set():
+                    self.wfile.write(EMPTY_BLOCK * 10_000)
+            elif mode == "bomb":
+                self._send(_bomb())
+            elif not path.is_file():
+                self.send_error(404)
+            elif mode == "gzip":
+                self._send(gzip.compress(path.read_bytes()), headers={"Content-Encoding": "gzip"})
+            elif mode == "bad-length":
+                self._send(path.read_bytes(), headers={"Content-Length": "²"}, length=None)
+            elif mode == "drip":
+                self._send(b"", length=path.stat().st_size)
+                for byte in path.read_bytes():
+                    if self.mirror._stop.wait(DRIP_SECONDS):
+                        break
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            else:
+                body = path.read_bytes()
+                self._send(body[: len(body) // 2] if mode in ("cut", "stall") else body, length=len(body))
+                if mode == "stall":
+                    self.mirror._stop.wait(60)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
 
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        headers: dict[str, str] | None = None,
-        cut: bool = False,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+    def _send(self, body: bytes, headers: dict[str, str] | None = None, length: int | None = -1) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/gzip")
+        if length is not None:
+            self.send_header("Content-Length", str(len(body) if length == -1 else length))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if cut else body)
+        self.wfile.write(body)
         self.wfile.flush()

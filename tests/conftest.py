@@ -1,10 +1,18 @@
-"""Project-wide test policy: a skipped test is a failure.
+"""Project-wide test policy (a skipped test is a failure) and shared fixtures (Fashion-MNIST, synthetic and real).
 
 A skip hides a test that did not run (a missing dependency, a missing data set) behind a green result, so
 this hook turns any skip into a failing exit status and names the skipped tests.
 """
 
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
 import pytest
+
+from npsoftmax import data
+from npsoftmax.idx import write_idx
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -14,3 +22,49 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         names = ", ".join(report.nodeid for report in skipped)
         reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; every test must run: {names}", red=True)
         session.exitstatus = 1
+
+
+# --- Fashion-MNIST for tests: small synthetic files, and the real data set ------------------------------
+
+REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
+
+
+def synthetic_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Ten separable classes: class c lights up rows 2c+2..2c+5 of the image, under noise."""
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    images = rng.integers(0, 90, size=(n, 28, 28))
+    for c in range(10):
+        images[labels == c, 2 * c + 2 : 2 * c + 6, 4:24] += 150
+    return images.clip(0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def synthetic_files(tmp_path_factory) -> tuple[Path, tuple[data.FashionMNISTFile, ...]]:
+    """Four small IDX .gz files (2000 training, 500 test images) in a folder, and their pins."""
+    folder = tmp_path_factory.mktemp("synthetic-mirror")
+    rng = np.random.default_rng(0)
+    arrays = [*synthetic_images(2000, rng), *synthetic_images(500, rng)]
+    files = []
+    for spec, array in zip(data.FILES, arrays, strict=True):
+        write_idx(folder / spec.gz_name, array)
+        content = gzip.decompress((folder / spec.gz_name).read_bytes())
+        files.append(spec._replace(sha256=hashlib.sha256(content).hexdigest(), shape=array.shape))
+    return folder, tuple(files)
+
+
+@pytest.fixture
+def synthetic_data(synthetic_files, tmp_path, monkeypatch) -> Path:
+    """The synthetic files pinned in place of the real ones, ``NPSOFTMAX_MIRRORS`` set to their folder and
+    ``NPSOFTMAX_DATA`` to an empty data home in ``tmp_path``; returns the folder (do not modify it)."""
+    folder, files = synthetic_files
+    monkeypatch.setattr(data, "FILES", files)
+    monkeypatch.setenv("NPSOFTMAX_MIRRORS", str(folder))
+    monkeypatch.setenv("NPSOFTMAX_DATA", str(tmp_path / "data-home"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_home(tmp_path_factory) -> Path:
+    """A data home with the real Fashion-MNIST verified and cached, from Debian's copy (CI installs it)."""
+    return data.download_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), mirrors=[REAL_DATA], quiet=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import npsoftmax as nps
-import npsoftmax.dataset
+import npsoftmax.data
 from npsoftmax.loader import HANDOFF_ROWS, normalize_contrast, pixel_stats, stratified_split
 
 
@@ -395,7 +395,7 @@ def fake_fashion_mnist(monkeypatch):
         calls.append({"root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
         return arrays
 
-    monkeypatch.setattr(npsoftmax.dataset, "load_fashion_mnist", load_fashion_mnist)
+    monkeypatch.setattr(npsoftmax.data, "load_fashion_mnist", load_fashion_mnist)
     return arrays, calls
 
 
