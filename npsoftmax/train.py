@@ -31,7 +31,13 @@ from ._io import TEMP_PREFIX, write_atomic
 from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss
-from .metrics import EVAL_BATCH_SIZE, confusion_matrix
+from .metrics import (
+    EVAL_BATCH_SIZE,
+    confusion_matrix,
+    expected_calibration_error,
+    per_class_report,
+    top_k_accuracy,
+)
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
 from .training import History, TrainingDiverged, predict_ch3, train_ch3
@@ -40,7 +46,15 @@ __all__ = ["Config", "PRESETS", "OUTPUTS", "Setup", "build", "fit", "run", "main
 
 log = logging.getLogger("npsoftmax.train")
 
-OUTPUTS = ("metrics.json", "curves.png", "predictions.png", "confusion.png", "model.npz")
+OUTPUTS = (
+    "metrics.json",
+    "curves.png",
+    "predictions.png",
+    "confusion.png",
+    "weights.png",
+    "calibration.png",
+    "model.npz",
+)
 SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
 
 
@@ -282,25 +296,40 @@ def run(config: Config, out: Path) -> dict:
             f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", status=130
         ) from None
 
-    # Pictures and the final numbers
+    # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
-    y_pred = np.concatenate([net.predict(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
-    confusion = confusion_matrix(test_iter.labels, y_pred, 10)
-    per_class = np.diag(confusion) / confusion.sum(axis=1)
+    probs = np.concatenate([net.predict_proba(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
+    labels = test_iter.labels
+    confusion = confusion_matrix(labels, probs.argmax(axis=1), 10)
+    per_class = per_class_report(confusion, TEXT_LABELS)
     metrics.update(
         status="completed",
         test_acc=history[-1]["test_acc"],
-        per_class_acc={name: float(acc) for name, acc in zip(TEXT_LABELS, per_class, strict=True)},
+        top_k_acc={str(k): top_k_accuracy(probs, labels, k) for k in (1, 2, 3)},
+        ece=expected_calibration_error(probs, labels),
+        per_class=per_class,
         train_seconds=sum(r["seconds"] for r in history),
     )
     if config.early_stopping is not None:
         metrics.update(best_epoch=history.best_epoch, stopped_early=history.stopped_early)
-    from .plots import plot_confusion
+
+    # The pictures
+    from .plots import plot_calibration, plot_confusion, plot_weights
 
     predict_ch3(net, test_iter, n=config.num_images, path=out / "predictions.png")
     plot_confusion(confusion, TEXT_LABELS, out / "confusion.png")
+    plot_weights(net.W, TEXT_LABELS, out / "weights.png")
+    plot_calibration(probs, labels, out / "calibration.png")
     net.save(out / "model.npz")
     _write_json(out / "metrics.json", metrics)
+    log.info("%-12s %9s %7s %6s", "class", "precision", "recall", "f1")
+    for name, scores in per_class.items():
+        log.info("%-12s %9.3f %7.3f %6.3f", name, scores["precision"], scores["recall"], scores["f1"])
+    log.info(
+        "top-1/2/3 accuracy %s; expected calibration error %.4f",
+        " / ".join(f"{acc:.4f}" for acc in metrics["top_k_acc"].values()),
+        metrics["ece"],
+    )
     final_loss = history[-1]["train_loss"]
     if final_loss > math.log(10):
         log.warning(

@@ -53,10 +53,14 @@ def test_end_to_end_on_synthetic_data(tmp_path, synthetic_data, capsys):
     losses = [e["train_loss"] for e in epochs]
     assert losses[-1] < losses[0]
     assert metrics["test_acc"] == epochs[-1]["test_acc"] > 0.9
-    assert set(metrics["per_class_acc"]) == set(nps.TEXT_LABELS)
+    assert list(metrics["per_class"]) == list(nps.TEXT_LABELS)
+    assert all(set(v) == {"precision", "recall", "f1"} and 0 <= min(v.values()) for v in metrics["per_class"].values())
+    top = metrics["top_k_acc"]
+    assert list(top) == ["1", "2", "3"] and top["1"] == metrics["test_acc"] <= top["2"] <= top["3"] <= 1
+    assert isinstance(metrics["ece"], float) and 0 <= metrics["ece"] < 0.5
     assert metrics["data"]["n_train"] == 2000 and metrics["data"]["n_test"] == 500
     assert stdout.count("epoch ") >= 5 and "wrote metrics.json, curves.png" in stdout and str(out) in stdout
-    for name in ("curves.png", "predictions.png", "confusion.png"):
+    for name in ("curves.png", "predictions.png", "confusion.png", "weights.png", "calibration.png"):
         image = matplotlib.image.imread(out / name)
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.05, name
     model = nps.SoftmaxRegression.load(out / "model.npz")
