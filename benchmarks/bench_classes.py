@@ -1,0 +1,410 @@
+"""Softmax regression with many classes: one epoch's time and memory against the number of classes k.
+
+The large-vocabulary exercise of d2l 3.6 / 4.4: what happens to softmax regression when there are not 10 classes
+but 100,000, as in language modelling? Run from the repository root::
+
+    python benchmarks/bench_classes.py                    # about 2 minutes -> benchmarks/classes.{json,md}
+    python benchmarks/bench_classes.py --quick --out DIR  # seconds -> DIR/classes-quick.{json,md}
+
+Synthetic data, the size of a sixth of Fashion-MNIST: n = 10,000 examples of d = 784 float32 features, labels
+uniform over k classes, W of shape (784, k). One training step is npsoftmax's own, ``loss_and_grad(...,
+check_input=False)`` and ``SGD.step``, on one BLAS thread as the training loop runs it. An epoch is 40 batches
+of 256; where k is large only the first few batches are timed (after a warm-up one) and the epoch is their mean
+times the number of batches, so that the whole run stays near two minutes and W (314 MB at k = 100,000) is the
+largest thing in memory.
+
+Three tables:
+
+1. Epoch time and memory against k: the parameters W and b, the peak of the arrays one step allocates
+   (``tracemalloc``: logits, log-probabilities, dlogits, dW and temporaries), and the process's peak RSS.
+2. Where a step's time goes: the same operations as ``loss_and_grad`` and ``SGD.step``, timed one by one. The
+   two GEMMs (``X @ W`` and ``X.T @ dlogits``, each 2·n·d·k flops), the softmax part (adding b, log-softmax,
+   the loss, ``exp``, subtracting the one-hot, ``db``: elementwise on the (n, k) logits) and the update
+   (elementwise on the (d, k) weights).
+3. The cross-entropy of a batch of logits by its definition, ``-sum_j y_j log(yhat_j)`` with an explicit
+   one-hot matrix Y and ``yhat = softmax(logits)``, against npsoftmax's fused ``cross_entropy`` (log-softmax,
+   then ``log_probs[rows, y]``, no one-hot), with the largest difference between the two losses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import shlex
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import npsoftmax as nps
+
+N_FEATURES, BATCH_SIZE, LR, SEED = 784, 256, 0.1, 0
+FULL = {"classes": [10, 100, 1_000, 10_000, 100_000], "n_examples": 10_000, "budget_seconds": 8.0, "repeats": 5}
+QUICK = {"classes": [10, 100, 1_000, 10_000], "n_examples": 2_048, "budget_seconds": 0.5, "repeats": 2}
+MIN_TIMED_BATCHES = 3
+MIN_TIMING_SECONDS, MAX_REPEATS = 0.2, 2_000  # microsecond timings are repeated until they add up to this
+MB = 2**20
+PARTS = ("gemms", "softmax", "update")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One epoch, its memory, and its parts.
+
+
+def make_problem(n_examples: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.random((n_examples, N_FEATURES), dtype=np.float32)
+    y = rng.integers(0, k, size=n_examples)
+    return X, y
+
+
+def make_model(k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, nps.SGD]:
+    W = rng.normal(0, 0.01, size=(N_FEATURES, k)).astype(np.float32)
+    b = np.zeros(k, dtype=np.float32)
+    return W, b, nps.SGD([W, b], lr=LR)
+
+
+def train_step(X: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray, updater: nps.SGD) -> float:
+    loss, dW, db = nps.loss_and_grad(X, y, W, b, check_input=False)
+    updater.step((dW, db))
+    return float(loss)
+
+
+def time_epoch(X: np.ndarray, y: np.ndarray, k: int, budget_seconds: float, rng: np.random.Generator) -> dict:
+    """Seconds of one epoch of batches of 256 (extrapolated from the first batches when k is large)."""
+    W, b, updater = make_model(k, rng)
+    starts = range(0, len(X) - BATCH_SIZE + 1, BATCH_SIZE)  # full batches only: every timed batch is alike
+    batches_per_epoch = len(X) / BATCH_SIZE
+    train_step(X[:BATCH_SIZE], y[:BATCH_SIZE], W, b, updater)  # warm-up: first-touch of the arrays
+    seconds: list[float] = []
+    for start in starts:
+        begin = time.perf_counter()
+        train_step(X[start : start + BATCH_SIZE], y[start : start + BATCH_SIZE], W, b, updater)
+        seconds.append(time.perf_counter() - begin)
+        if len(seconds) >= MIN_TIMED_BATCHES and sum(seconds) > budget_seconds:
+            break
+    return {
+        "batches_per_epoch": batches_per_epoch,
+        "batches_timed": len(seconds),
+        "batch_seconds_median": statistics.median(seconds),
+        "epoch_seconds": statistics.mean(seconds) * batches_per_epoch,
+    }
+
+
+def step_memory(X: np.ndarray, y: np.ndarray, k: int, rng: np.random.Generator) -> dict:
+    """Bytes of the parameters, and the peak of the arrays one training step allocates beyond them."""
+    W, b, updater = make_model(k, rng)
+    tracemalloc.start()
+    baseline = tracemalloc.get_traced_memory()[0]
+    train_step(X[:BATCH_SIZE], y[:BATCH_SIZE], W, b, updater)
+    peak = tracemalloc.get_traced_memory()[1] - baseline
+    tracemalloc.stop()
+    return {"params_mb": (W.nbytes + b.nbytes) / MB, "step_peak_mb": peak / MB}
+
+
+def time_parts(X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.random.Generator) -> dict:
+    """Median seconds per batch of a step's parts: the two GEMMs, the softmax part, the update."""
+    W, b, updater = make_model(k, rng)
+    Xb, yb = X[:BATCH_SIZE], y[:BATCH_SIZE]
+    rows = np.arange(BATCH_SIZE)
+    parts: dict[str, list[float]] = {part: [] for part in PARTS}
+    while len(parts["gemms"]) < MAX_REPEATS and (
+        len(parts["gemms"]) <= repeats or sum(map(sum, parts.values())) < MIN_TIMING_SECONDS
+    ):  # the first round warms up
+        t0 = time.perf_counter()
+        product = Xb @ W
+        t1 = time.perf_counter()
+        logits = product + b
+        log_probs = nps.log_softmax(logits)
+        float(-log_probs[rows, yb].mean())
+        dlogits = np.exp(log_probs)
+        dlogits[rows, yb] -= 1
+        dlogits /= BATCH_SIZE
+        db = dlogits.sum(axis=0)
+        t2 = time.perf_counter()
+        dW = Xb.T @ dlogits
+        t3 = time.perf_counter()
+        updater.step((dW, db))
+        t4 = time.perf_counter()
+        for name, seconds in (("gemms", (t1 - t0) + (t3 - t2)), ("softmax", t2 - t1), ("update", t4 - t3)):
+            parts[name].append(seconds)
+    medians = {name: statistics.median(values[1:]) for name, values in parts.items()}
+    total = sum(medians.values())
+    gemm_flops = 2 * 2 * BATCH_SIZE * N_FEATURES * k
+    return {
+        **{f"{name}_seconds": seconds for name, seconds in medians.items()},
+        **{f"{name}_share": seconds / total for name, seconds in medians.items()},
+        "gemm_gflops_per_second": gemm_flops / medians["gemms"] / 1e9,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The cross-entropy by its definition, with a one-hot matrix, against the fused one.
+
+
+def definitional_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``-sum_j Y_ij log(softmax(logits)_ij)`` per example, with Y the explicit one-hot matrix of ``y``."""
+    Y = np.zeros_like(logits)
+    Y[np.arange(len(y)), y] = 1
+    return -(Y * np.log(nps.softmax(logits))).sum(axis=1)
+
+
+def fused_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """npsoftmax's cross-entropy per example: log-softmax, then each row's entry at its label."""
+    return nps.cross_entropy(logits, y, reduction="none")
+
+
+def median_seconds(function: Callable[[], object], repeats: int) -> float:
+    function()
+    seconds: list[float] = []
+    while len(seconds) < MAX_REPEATS and (len(seconds) < repeats or sum(seconds) < MIN_TIMING_SECONDS):
+        begin = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - begin)
+    return statistics.median(seconds)
+
+
+def compare_cross_entropies(k: int, repeats: int, rng: np.random.Generator) -> dict:
+    logits = rng.normal(0, 3, size=(BATCH_SIZE, k)).astype(np.float32)
+    y = rng.integers(0, k, size=BATCH_SIZE)
+    definitional, fused = definitional_cross_entropy(logits, y), fused_cross_entropy(logits, y)
+    exact = -(nps.log_softmax(logits.astype(np.float64))[np.arange(BATCH_SIZE), y])
+    one_hot_seconds = median_seconds(lambda: definitional_cross_entropy(logits, y), repeats)
+    fused_seconds = median_seconds(lambda: fused_cross_entropy(logits, y), repeats)
+    return {
+        "one_hot_ms": one_hot_seconds * 1e3,
+        "fused_ms": fused_seconds * 1e3,
+        "one_hot_over_fused": one_hot_seconds / fused_seconds,
+        "one_hot_matrix_mb": logits.nbytes / MB,
+        "max_abs_diff": float(np.max(np.abs(definitional - fused))),
+        "max_rel_diff": float(np.max(np.abs(definitional - fused) / np.abs(fused))),
+        "max_rel_error_one_hot": float(np.max(np.abs(definitional - exact) / exact)),
+        "max_rel_error_fused": float(np.max(np.abs(fused - exact) / exact)),
+        "mean_loss": float(fused.mean()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The run and its report.
+
+
+def machine_info() -> dict[str, Any]:
+    with open("/proc/cpuinfo") as f:
+        cpu_model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    with open("/proc/meminfo") as f:
+        mem_kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
+    return {
+        "cpu_model": cpu_model,
+        "logical_cpus": os.cpu_count(),
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numpy_blas": [f"{p['internal_api']} {p['version']}" for p in threadpool_info() if p["user_api"] == "blas"],
+    }
+
+
+def benchmark(settings: dict) -> list[dict]:
+    rng = np.random.default_rng(SEED)
+    rows = []
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(under="ignore"):
+        for k in settings["classes"]:
+            X, y = make_problem(settings["n_examples"], k, rng)
+            row = {"classes": k} | time_epoch(X, y, k, settings["budget_seconds"], rng)
+            row |= step_memory(X, y, k, rng)
+            row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            row |= time_parts(X, y, k, settings["repeats"], rng)
+            row["cross_entropy"] = compare_cross_entropies(k, settings["repeats"], rng)
+            rows.append(row)
+            print(
+                f"k {k:>7,}: epoch {row['epoch_seconds']:.3f} s ({row['batches_timed']} batches timed), "
+                f"GEMMs {row['gemms_share']:.0%}, one-hot CE x{row['cross_entropy']['one_hot_over_fused']:.2f}",
+                file=sys.stderr,
+            )
+    return rows
+
+
+def _growth(rows: list[dict], key: str, low: int, high: int) -> float:
+    by_k = {row["classes"]: row for row in rows}
+    return by_k[high][key] / by_k[low][key]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1e3:.0f} ms"
+
+
+def _span(ratios: list[float]) -> str:
+    low, high = f"×{min(ratios):.1f}", f"×{max(ratios):.1f}"
+    return low if low == high else f"{low} to {high}"
+
+
+def conclusions(rows: list[dict]) -> list[str]:
+    """What the measurements say, in sentences whose numbers come from them."""
+    by_k = {row["classes"]: row for row in rows}
+    ks = sorted(by_k)
+    low, high, big = ks[0], ks[-1], next(k for k in ks if k >= 1_000)
+    ratio = high // big
+    time_growth = by_k[high]["epoch_seconds"] / by_k[big]["epoch_seconds"]
+    memory_growth = by_k[high]["step_peak_mb"] / by_k[big]["step_peak_mb"]
+    ce_ratios = [row["cross_entropy"]["one_hot_over_fused"] for row in rows if row["classes"] >= big]
+    step_growth = sum(by_k[high][f"{part}_seconds"] for part in PARTS) / sum(
+        by_k[big][f"{part}_seconds"] for part in PARTS
+    )
+    rate_big, rate_high = by_k[big]["gemm_gflops_per_second"], by_k[high]["gemm_gflops_per_second"]
+    text = [
+        f"Everything a step computes is linear in k: the GEMMs do 2·2·256·784·k flops, the softmax works on "
+        f"(256, k) arrays and the update on the (784, k) weights. From {big:,} to {high:,} classes (×{ratio:,}) "
+        f"one step's arrays grew ×{memory_growth:.0f}, the epoch time ×{time_growth:.0f} and the median step, "
+        f"timed part by part, ×{step_growth:.0f}."
+    ]
+    if 0.8 * ratio <= step_growth <= 1.25 * ratio:
+        text.append("Time grows in proportion to k.")
+    elif step_growth > ratio and rate_high < 0.8 * rate_big:
+        text.append(
+            f"More than k because the GEMMs slowed from {rate_big:.0f} to {rate_high:.0f} GFLOP/s: W of "
+            f"{by_k[high]['params_mb']:.0f} MB is read from memory rather than from the cache."
+        )
+    text.append(
+        f"The two GEMMs take {by_k[low]['gemms_share']:.0%} of a step at {low} classes and "
+        f"{min(by_k[k]['gemms_share'] for k in ks if k >= big):.0%} or more from {big:,} classes on; the softmax "
+        f"part takes {by_k[high]['softmax_share']:.0%} and the update {by_k[high]['update_share']:.0%} at "
+        f"{high:,}. At {high:,} classes one epoch over {by_k[high]['batches_per_epoch']:g} batches takes "
+        f"{_duration(by_k[high]['epoch_seconds'])} against {_duration(by_k[low]['epoch_seconds'])} at {low}, and W "
+        f"alone is {by_k[high]['params_mb']:.0f} MB, with as much again for its gradient in every step."
+    )
+    return [
+        " ".join(text),
+        "",
+        "The cost is that of the full softmax layer: every example scores every class (the first GEMM and the "
+        "softmax over the (n, k) logits), although only the label's entry enters the loss, and every step "
+        "computes a gradient for all d·k weights and rewrites them (the second GEMM and the update). This is why "
+        "models with large vocabularies do not compute it in training. Hierarchical softmax arranges the classes "
+        "in a binary tree and scores a label as the path of about log2 k decisions that leads to it, so a step "
+        f"touches O(d log k) weights instead of O(d k) ({math.ceil(math.log2(high))} tree nodes instead of "
+        f"{high:,} classes); sampling methods (sampled softmax, noise-contrastive estimation, negative sampling) "
+        "score the true class against a few hundred sampled ones and keep the full softmax for evaluation.",
+        "",
+        f"The cross-entropy's definition with a one-hot matrix gives the same loss as the fused one and costs "
+        f"{_span(ce_ratios)} its time from {big:,} classes on: not more, because "
+        "both compute the full softmax over k, and that dominates; the one-hot form adds an (n, k) matrix, a "
+        "logarithm of every probability, a multiply and a sum, where the fused form reads one log-probability "
+        "per row.",
+        "",
+    ]
+
+
+def render_markdown(results: dict) -> str:
+    settings, machine, rows = results["settings"], results["machine"], results["rows"]
+    n = settings["n_examples"]
+    ces = [row["cross_entropy"] for row in rows]
+    worst_error = max(max(ce["max_rel_error_one_hot"], ce["max_rel_error_fused"]) for ce in ces)
+    lines = [
+        "# Softmax regression with many classes: epoch time and memory against k",
+        "",
+        f"Command: `{results['command']}`",
+        "",
+        f"Machine: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, {machine['memory_gb']} GB; "
+        f"Python {machine['python']}, NumPy {machine['numpy']} ({', '.join(machine['numpy_blas'])}), one BLAS "
+        f"thread as in training. Load average at the start: {results['loadavg_start'][0]:.2f} (1 min).",
+        "",
+        f"Synthetic data: n = {n:,} examples of d = {N_FEATURES} float32 features, labels uniform over k classes, "
+        f"W of shape ({N_FEATURES}, k); batches of {BATCH_SIZE}, `loss_and_grad(..., check_input=False)` and "
+        f"`SGD.step` (lr {LR}). An epoch is {n / BATCH_SIZE:g} batches; where fewer were timed (after a warm-up "
+        f"batch), the epoch is their mean times {n / BATCH_SIZE:g}.",
+        "",
+        "## Epoch time and memory",
+        "",
+        "| classes k | epoch s | batches timed | ms per batch | W and b MB | one step's arrays MB | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['classes']:,} | {row['epoch_seconds']:.3f} | {row['batches_timed']} | "
+            f"{row['batch_seconds_median'] * 1e3:.2f} | {row['params_mb']:.1f} | {row['step_peak_mb']:.1f} | "
+            f"{row['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "One step's arrays: the peak of what one `loss_and_grad` + `SGD.step` allocates beyond W and b "
+        "(tracemalloc): the (256, k) logits, log-probabilities and dlogits, the (784, k) gradient dW and the "
+        "update's temporary `lr * dW`. Peak RSS is the process's high-water mark so far (k ascends).",
+        "",
+        "## Where a step's time goes",
+        "",
+        "| classes k | GEMMs ms | softmax ms | update ms | GEMMs share | softmax share | update share | GEMM GFLOP/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['classes']:,} | {row['gemms_seconds'] * 1e3:.3f} | {row['softmax_seconds'] * 1e3:.3f} | "
+            f"{row['update_seconds'] * 1e3:.3f} | {row['gemms_share']:.0%} | {row['softmax_share']:.0%} | "
+            f"{row['update_share']:.0%} | {row['gemm_gflops_per_second']:.1f} |"
+        )
+    lines += [
+        "",
+        "GEMMs: `X @ W` and `X.T @ dlogits` (2·256·784·k flops each). Softmax: `+ b`, log-softmax, the loss, "
+        "`exp`, subtracting 1 at the labels, dividing by n, `db`, all elementwise on the (256, k) logits. Update: "
+        "`W -= lr * dW`, elementwise on the (784, k) weights. Medians per batch of the same operations as "
+        "`loss_and_grad` and `SGD.step`, timed one by one.",
+        "",
+        "## Cross-entropy: the definition with a one-hot matrix against the fused one",
+        "",
+        "| classes k | one-hot ms | fused ms | one-hot / fused | one-hot matrix MB | max abs diff | max rel diff |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        ce = row["cross_entropy"]
+        lines.append(
+            f"| {row['classes']:,} | {ce['one_hot_ms']:.3f} | {ce['fused_ms']:.3f} | {ce['one_hot_over_fused']:.2f} "
+            f"| {ce['one_hot_matrix_mb']:.1f} | {ce['max_abs_diff']:.1e} | {ce['max_rel_diff']:.1e} |"
+        )
+    lines += [
+        "",
+        f"A batch of {BATCH_SIZE} float32 logits drawn from N(0, 3²). One-hot: `Y = zeros((n, k)); Y[rows, y] = 1; "
+        "-(Y * log(softmax(logits))).sum(1)`. Fused: `nps.cross_entropy(logits, y, reduction='none')`, which is "
+        "`-log_softmax(logits)[rows, y]` after checking its input (including a scan for NaN, which the one-hot "
+        "version does not pay). The differences are between the two float32 results; both are within "
+        f"{worst_error:.0e} (relative) of the loss computed in float64.",
+        "",
+        "## What it says about softmax's cost",
+        "",
+    ]
+    lines += conclusions(rows)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_classes.py",
+        description="Epoch time and memory of softmax regression against the number of classes.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small: k up to 10,000, 2,048 examples, seconds")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="folder for the results")
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else FULL
+    command = shlex.join(["python", "benchmarks/bench_classes.py", *(sys.argv[1:] if argv is None else argv)])
+    results = {
+        "command": command,
+        "machine": machine_info(),
+        "loadavg_start": os.getloadavg(),
+        "settings": settings | {"n_features": N_FEATURES, "batch_size": BATCH_SIZE, "lr": LR, "dtype": "float32"},
+        "rows": benchmark(settings),
+    }
+    name = "classes-quick" if args.quick else "classes"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
+    (args.out / f"{name}.md").write_text(render_markdown(results))
+    print(f"wrote {args.out / name}.json and .md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
