@@ -138,10 +138,10 @@ class Animator:
 
     def add(self, x: float | Sequence[float], y: float | Sequence[float]) -> None:
         """Append one point to each curve (``y`` in legend order, ``x`` one value or one per curve), redraw."""
-        if not hasattr(y, "__len__"):
+        if np.ndim(y) == 0:
             y = [y]
         n = len(y)
-        if not hasattr(x, "__len__"):
+        if np.ndim(x) == 0:
             x = [x] * n
         if len(x) != n:
             raise ValueError(f"x has {len(x)} values but y has {n}; give one x, or one per curve")
@@ -200,7 +200,7 @@ def plot_predictions(
     num_cols = min(num_cols, n)
     num_rows = -(-n // num_cols)
     fig = Figure(figsize=(1.55 * num_cols, 1.85 * num_rows + 0.4))
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.75 / (1.85 * num_rows + 0.4), hspace=0.45)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.62 / (1.85 * num_rows + 0.4), hspace=0.45)
     axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
     for ax, image, true, pred in zip(axes, images, true_labels, predicted_labels, strict=False):
         wrong = true != pred

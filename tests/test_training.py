@@ -184,3 +184,10 @@ def test_animator_gives_a_single_point_a_marker_without_warnings() -> None:
     assert [line.get_marker() for line in animator.axes[0].get_lines()] == ["o", "o"]
     animator.add(2, [0.4, 0.85])
     assert [line.get_marker() for line in animator.axes[0].get_lines()] == ["None", "None"]
+
+
+def test_animator_takes_numpy_scalars_and_zero_d_arrays():
+    animator = nps.Animator(legend=["train loss", "train acc"])
+    animator.add(np.int64(1), [np.float32(0.5), np.array(0.7)])
+    animator.add(2, np.array([0.4, 0.8]))
+    assert [[float(v) for v in ys] for ys in animator.Y] == [[0.5, 0.4], [pytest.approx(0.7), pytest.approx(0.8)]]
