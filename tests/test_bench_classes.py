@@ -46,15 +46,15 @@ def test_every_class_count_is_reported_with_positive_numbers(quick_run: tuple[di
     rows = results["rows"]
     assert [row["classes"] for row in rows] == QUICK_CLASSES
     for row in rows:
-        for key in ("epoch_seconds", "batch_seconds_median", "params_mb", "step_peak_mb", "peak_rss_mb"):
+        for key in ("epoch_seconds", "batch_seconds_median", "params_mib", "step_peak_mib", "peak_rss_mib"):
             assert _is_positive(row[key]), (row["classes"], key)
         assert 1 <= row["batches_timed"] <= row["batches_per_epoch"]
         shares = [row[f"{part}_share"] for part in ("gemms", "softmax", "update")]
         assert all(0 <= share <= 1 for share in shares) and sum(shares) == pytest.approx(1)
-        assert row["params_mb"] == pytest.approx((784 + 1) * row["classes"] * 4 / 2**20)
-        assert row["cross_entropy"]["one_hot_matrix_mb"] == pytest.approx(256 * row["classes"] * 4 / 2**20)
+        assert row["params_mib"] == pytest.approx((784 + 1) * row["classes"] * 4 / 2**20)
+        assert row["cross_entropy"]["one_hot_matrix_mib"] == pytest.approx(256 * row["classes"] * 4 / 2**20)
     # A step allocates at least dW, as large as W: the memory measured is the step's, not an empty one.
-    assert all(row["step_peak_mb"] >= 0.9 * row["params_mb"] for row in rows)
+    assert all(row["step_peak_mib"] >= 0.9 * row["params_mib"] for row in rows)
 
 
 def test_the_one_hot_and_fused_cross_entropies_agree(quick_run: tuple[dict, str]) -> None:
