@@ -142,9 +142,9 @@ class MinibatchIter:
         """Groups of ``group_rows`` rows, prepared by a worker thread in two buffers taken in turn.
 
         The worker fills a free buffer and passes it on through ``filled``; a buffer goes back to ``free``
-        once the caller asks for the batch after its last one. A group of batches rather than a single batch
-        per handoff: the worker needs the GIL between its NumPy calls and gets it mostly while the caller is
-        inside a GEMM, so fewer and larger calls keep it from waiting.
+        once the caller asks for the batch after its last one. The worker converts a group at a time rather
+        than a batch at a time because it needs the GIL between its NumPy calls: fewer, larger calls need it
+        less often.
         """
         spans = self._spans(group_rows)
         free: queue.SimpleQueue[_Buffers | None] = queue.SimpleQueue()

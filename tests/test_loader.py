@@ -391,7 +391,7 @@ def fake_fashion_mnist(monkeypatch):
     )
     calls = []
 
-    def load_fashion_mnist(root=None, download=True, *, mirrors=None, quiet=None):
+    def load_fashion_mnist(root=None, *, download=True, mirrors=None, quiet=None):
         calls.append({"root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
         return arrays
 
