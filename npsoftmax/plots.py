@@ -13,6 +13,7 @@ import itertools
 import math
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,10 +72,9 @@ def in_notebook() -> bool:
 class Animator:
     """Curves that grow one point at a time, as the seed's ``Animator``, without pyplot.
 
-    The parameters are d2l's, plus ``path``. Inside Jupyter the figure is shown once and updated in place
-    after every :meth:`add`; with ``path`` it is also written there as a PNG after every :meth:`add`, so a
-    terminal user can watch the file. In a plain script without ``path`` it draws nothing visible and never
-    blocks.
+    The parameters are d2l's, plus ``path`` and ``min_interval``. Inside Jupyter the figure is shown once and
+    updated in place; with ``path`` it is also written there as a PNG, so a terminal user can watch the file.
+    In a plain script without ``path`` it draws nothing visible and never blocks.
 
     Parameters
     ----------
@@ -89,6 +89,9 @@ class Animator:
         Subplots in the figure; the curves go into the first, as in d2l.
     figsize : (float, float), default (3.5, 2.5)
     path : path or None
+    min_interval : float, default 0.0
+        Seconds between two redraws. Rendering takes about 60 ms, as long as an epoch: :func:`train_ch3`
+        redraws at most once a second, and :meth:`show` draws whatever an :meth:`add` left pending.
     """
 
     def __init__(
@@ -105,36 +108,32 @@ class Animator:
         ncols: int = 1,
         figsize: tuple[float, float] = (3.5, 2.5),
         path: str | os.PathLike | None = None,
+        min_interval: float = 0.0,
     ) -> None:
         self.fig = Figure(figsize=figsize)
-        axes = self.fig.subplots(nrows, ncols, squeeze=False).ravel()
-        self.axes = axes if len(axes) > 1 else [axes[0]]
+        # Fixed margins rather than a layout engine, which would measure every label again at each redraw.
+        self.fig.subplots_adjust(left=0.16, right=0.97, top=0.95, bottom=0.18)
+        self.axes = list(self.fig.subplots(nrows, ncols, squeeze=False).ravel())
+        ax = self.axes[0]
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_xscale(xscale)
+        ax.set_yscale(yscale)
+        if xlim is not None:
+            ax.set_xlim(*_widened(xlim))
+        if ylim is not None:
+            ax.set_ylim(*_widened(ylim))
+        ax.grid(True, alpha=0.3)
         self.legend = list(legend) if legend is not None else []
         self.fmts = list(fmts)
         self.X: list[list[float]] | None = None
         self.Y: list[list[float]] | None = None
+        self.lines: list = []
         self.path = Path(path) if path is not None else None
+        self.min_interval = min_interval
+        self._pending = False
+        self._last_shown = -math.inf
         self._display = None
-
-        def config_axes() -> None:
-            ax = self.axes[0]
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            ax.set_xscale(xscale)
-            ax.set_yscale(yscale)
-            if xlim is not None:
-                ax.set_xlim(*_widened(xlim))
-            if ylim is not None:
-                ax.set_ylim(*_widened(ylim))
-            if self.legend:
-                ax.legend(self.legend, fontsize="small")
-            ax.grid(True, alpha=0.3)
-
-        self.config_axes = config_axes
-        # Fixed margins rather than a layout engine: the figure is redrawn every epoch, and constrained
-        # layout would measure every label again each time.
-        self.fig.subplots_adjust(left=0.16, right=0.97, top=0.95, bottom=0.18)
-        self.config_axes()
 
     def add(self, x: float | Sequence[float], y: float | Sequence[float]) -> None:
         """Append one point to each curve (``y`` in legend order, ``x`` one value or one per curve), redraw."""
@@ -147,22 +146,27 @@ class Animator:
             raise ValueError(f"x has {len(x)} values but y has {n}; give one x, or one per curve")
         if self.X is None:
             self.X, self.Y = [[] for _ in range(n)], [[] for _ in range(n)]
+            ax = self.axes[0]
+            self.lines = [ax.plot([], [], fmt)[0] for fmt, _ in zip(itertools.cycle(self.fmts), range(n))]
+            if self.legend:
+                ax.legend(self.lines, self.legend, fontsize="small")
         if n != len(self.Y):
             raise ValueError(f"expected {len(self.Y)} values (one per curve), got {n}")
-        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+        for xs, ys, line, a, b in zip(self.X, self.Y, self.lines, x, y, strict=True):
             if a is not None and b is not None:
-                self.X[i].append(a)
-                self.Y[i].append(b)
-        ax = self.axes[0]
-        ax.cla()
-        for xs, ys, fmt in zip(self.X, self.Y, itertools.cycle(self.fmts), strict=False):
+                xs.append(a)
+                ys.append(b)
+            line.set_data(xs, ys)
             # A single point would be an invisible line of length 0: give it a marker.
-            ax.plot(xs, ys, fmt, marker="o" if len(xs) == 1 else None)
-        self.config_axes()
-        self.show()
+            line.set_marker("o" if len(xs) == 1 else "None")
+        self.axes[0].relim()
+        self.axes[0].autoscale_view()
+        self._pending = True
+        if time.monotonic() - self._last_shown >= self.min_interval:
+            self.show()
 
     def show(self) -> None:
-        """Write the PNG (with ``path``) and update the figure in the notebook (inside Jupyter)."""
+        """Draw now: write the PNG (with ``path``) and update the figure in place (inside Jupyter)."""
         if self.path is not None:
             self.fig.save(self.path)
         if in_notebook():
@@ -173,6 +177,13 @@ class Animator:
                 self._display = display(image, display_id=True)
             else:
                 self._display.update(image)
+        self._pending = False
+        self._last_shown = time.monotonic()
+
+    def flush(self) -> None:
+        """Draw what an :meth:`add` held back by ``min_interval``, if anything."""
+        if self._pending:
+            self.show()
 
 
 def _widened(limits: tuple[float, float]) -> tuple[float, float]:
@@ -236,8 +247,15 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str | o
     threshold = matrix.max() / 2
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                    color="white" if matrix[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if matrix[i, j] > threshold else "black",
+            )
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
     ax.set_title(f"confusion matrix on the test set (accuracy {accuracy:.4f})", fontsize=9)
     if path is not None:
@@ -286,8 +304,9 @@ def plot_weights(W: np.ndarray, class_names: Sequence[str], path: str | os.PathL
     colorbar = fig.colorbar(image, cax=colorbar_axes)
     colorbar.ax.tick_params(labelsize=8)
     colorbar.set_label("weight", fontsize=9)
-    fig.suptitle("learned weights, one 28×28 template per class (red: ink here raises the score, blue: lowers it)",
-                 fontsize=9)
+    fig.suptitle(
+        "learned weights, one 28×28 template per class (red: ink here raises the score, blue: lowers it)", fontsize=9
+    )
     if path is not None:
         fig.save(path)
     return fig
@@ -333,19 +352,36 @@ def plot_calibration(
     occupied = bins.count > 0
     left = bins.edges[:-1][occupied]
     accuracy, confidence = bins.accuracy[occupied], bins.confidence[occupied]
-    reliability.bar(left, accuracy, width[occupied], align="edge", color="tab:blue", edgecolor="white",
-                    label="accuracy in the bin")
-    reliability.bar(left, np.abs(confidence - accuracy), width[occupied], bottom=np.minimum(confidence, accuracy),
-                    align="edge", color="tab:red", alpha=0.3, edgecolor="tab:red", hatch="//",
-                    label="gap to the mean confidence")
+    reliability.bar(
+        left, accuracy, width[occupied], align="edge", color="tab:blue", edgecolor="white", label="accuracy in the bin"
+    )
+    reliability.bar(
+        left,
+        np.abs(confidence - accuracy),
+        width[occupied],
+        bottom=np.minimum(confidence, accuracy),
+        align="edge",
+        color="tab:red",
+        alpha=0.3,
+        edgecolor="tab:red",
+        hatch="//",
+        label="gap to the mean confidence",
+    )
     reliability.plot([0, 1], [0, 1], "k--", linewidth=1, label="calibrated: accuracy = confidence")
     reliability.set_xlim(0, 1)
     reliability.set_ylim(0, 1)
     reliability.set_ylabel("accuracy")
     reliability.legend(loc="upper left", fontsize=8)
-    reliability.text(0.97, 0.05, f"ECE = {ece:.4f}\n({n_bins} bins, {bins.count.sum()} examples)",
-                     transform=reliability.transAxes, ha="right", va="bottom", fontsize=10,
-                     bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
+    reliability.text(
+        0.97,
+        0.05,
+        f"ECE = {ece:.4f}\n({n_bins} bins, {bins.count.sum()} examples)",
+        transform=reliability.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=10,
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"},
+    )
     reliability.set_title("reliability diagram: is a confidence of p right a fraction p of the time?", fontsize=10)
     reliability.tick_params(labelbottom=False)
     reliability.grid(True, alpha=0.3)
@@ -356,10 +392,20 @@ def plot_calibration(
     histogram.grid(True, alpha=0.3)
 
     full_accuracy = curve.accuracy[-1]
-    coverage.plot(curve.coverage, curve.accuracy, color="tab:blue", linewidth=1.5,
-                  label="answer when the top probability ≥ threshold")
-    coverage.axhline(full_accuracy, color="0.4", linestyle="--", linewidth=1,
-                     label=f"always answer the most likely label: {full_accuracy:.3f}")
+    coverage.plot(
+        curve.coverage,
+        curve.accuracy,
+        color="tab:blue",
+        linewidth=1.5,
+        label="answer when the top probability ≥ threshold",
+    )
+    coverage.axhline(
+        full_accuracy,
+        color="0.4",
+        linestyle="--",
+        linewidth=1,
+        label=f"always answer the most likely label: {full_accuracy:.3f}",
+    )
     # Short labels below-left of the points, where the decreasing curve leaves room; the numbers in a table.
     table = [f"{'threshold':<9}  {'answered':>8}  {'accuracy':>8}"]
     for threshold, fraction, right in zip(marked.thresholds, marked.coverage, marked.accuracy, strict=True):
@@ -368,11 +414,28 @@ def plot_calibration(
             table.append(f"{label:<9}  {fraction:>8.1%}  {'n/a':>8}")
             continue
         coverage.plot(fraction, right, "o", color="tab:red", markersize=5)
-        coverage.annotate(label, (fraction, right), xytext=(-5, -5), textcoords="offset points",
-                          ha="right", va="top", fontsize=8, color="tab:red")
+        coverage.annotate(
+            label,
+            (fraction, right),
+            xytext=(-5, -5),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="tab:red",
+        )
         table.append(f"{label:<9}  {fraction:>8.1%}  {right:>8.1%}")
-    coverage.text(0.03, 0.3, "\n".join(table), transform=coverage.transAxes, ha="left", va="bottom", fontsize=8,
-                  family="monospace", bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"})
+    coverage.text(
+        0.03,
+        0.3,
+        "\n".join(table),
+        transform=coverage.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=8,
+        family="monospace",
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.6"},
+    )
     coverage.set_xlim(0, 1.02)
     coverage.set_ylim(min(0.8, curve.accuracy.min() - 0.03), 1.005)
     coverage.set_xlabel("coverage (fraction of examples answered)")
@@ -381,8 +444,7 @@ def plot_calibration(
     coverage.legend(loc="lower left", fontsize=8)
     coverage.grid(True, alpha=0.3)
 
-    fig.suptitle("is the most likely label always a good idea? calibration and abstention on the test set",
-                 fontsize=11)
+    fig.suptitle("is the most likely label always a good idea? calibration and abstention on the test set", fontsize=11)
     if path is not None:
         fig.save(path)
     return fig

@@ -135,7 +135,9 @@ def train_ch3(
         from .plots import Animator
 
         legend = ["train loss", "train acc", "test acc"] + (["val loss", "val acc"] if val_iter is not None else [])
-        animator = Animator(xlabel="epoch", xlim=(1, num_epochs), ylim=(0.3, 0.9), legend=legend, path=path)
+        animator = Animator(
+            xlabel="epoch", xlim=(1, num_epochs), ylim=(0.3, 0.9), legend=legend, path=path, min_interval=1.0
+        )
     base_lr = updater.lr
     history = History()
     best = {"val_loss": math.inf}
@@ -170,6 +172,8 @@ def train_ch3(
                     break
     finally:
         updater.lr = base_lr
+        if animator is not None:
+            animator.flush()
     if patience is not None:
         for param, saved in zip(net.params, best["params"], strict=True):
             param[...] = saved
