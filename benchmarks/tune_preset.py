@@ -24,7 +24,6 @@ import numpy as np
 
 import npsoftmax as nps
 from npsoftmax.loader import pixel_stats
-from npsoftmax.train import SCHEDULES, train
 
 GRID = {"normalize_images": [False, True], "lr": [0.03, 0.1, 0.3], "weight_decay": [1e-3, 3e-3], "epochs": [30]}
 QUICK_GRID = {"normalize_images": [True], "lr": [0.1], "weight_decay": [1e-3], "epochs": [1]}
@@ -39,8 +38,8 @@ def held_out_scores(
     val_iter = nps.MinibatchIter(X_val, y_val, len(y_val), False, None, mean, std, normalize_images=normalize_images)
     net = nps.SoftmaxRegression(seed=seed)
     updater = nps.SGD(net.params, lr=lr, momentum=0.9)
-    loss = nps.SoftmaxCrossEntropy(weight_decay)
-    history = train(net, fit_iter, val_iter, loss, epochs, updater, SCHEDULES["cosine"])
+    loss = nps.CrossEntropyLoss(weight_decay)
+    history = nps.train_ch3(net, fit_iter, val_iter, loss, epochs, updater, schedule=nps.cosine_lr, animate=False)
     X, y = next(iter(val_iter))
     return history[-1]["test_acc"], float(nps.cross_entropy(net(X), y))
 
@@ -58,7 +57,7 @@ def cross_validate(X, y, folds: int, **candidate) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default="data/fashion-mnist")
+    parser.add_argument("--data-dir", default=None, help="default: the data home")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one candidate, one epoch: a smoke test")
     parser.add_argument("--out", default=str(Path(__file__).with_name("tune_preset.json")))
