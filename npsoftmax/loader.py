@@ -55,10 +55,21 @@ class MinibatchIter:
     - larger batches are prepared in the calling thread, in one buffer: a batch stays valid until the next
       one is requested.
 
-    On the 2-core machine of the benchmarks, with one BLAS thread, a pass over the 60,000 training images
-    in shuffled batches of 256 with two GEMMs per batch (``X @ W``, ``X.T @ G``) took 31-35 ms with the
-    worker against 39-40 ms without it, but the loader alone took 17 ms against 13 ms. Handing over batches
-    of 1024 rows or more, one at a time, made that pass 22-46% slower, so those stay in the calling thread.
+    Measured on the 2-core machine of the benchmarks, one BLAS thread, the 60,000 training images in
+    shuffled batches of 256, with and without the worker (passes interleaved; medians of 61-75 passes with
+    the other core idle, of 24-32 with another process on it):
+
+    ==================================  ===================  ===================
+    per pass                            other core idle      other core busy
+    ==================================  ===================  ===================
+    two GEMMs a batch (X @ W, X.T @ G)  32.9 ms vs 39.2 ms   43.3 ms vs 39.5 ms
+    ``train_epoch_ch3``                 46.4 ms vs 52.5 ms   57.0 ms vs 52.9 ms
+    the loader alone                    17.3 ms vs 12.3 ms   16.7 ms vs 12.6 ms
+    ==================================  ===================  ===================
+
+    The worker pays only where it has computation to hide behind and a free core to run on. Batches of 1024
+    rows or more, handed over one at a time, made the two-GEMM pass 22-46% slower, so they stay in the
+    calling thread.
 
     Parameters
     ----------
