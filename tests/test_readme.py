@@ -78,3 +78,23 @@ def test_every_row_of_the_seed_table_runs():
     assert 0.0 <= values["nps.evaluate_accuracy(net, test_iter)"] <= 1.0
     history = namespace["history"]
     assert len(history) == 2 and history[-1]["test_acc"] > 0.8
+
+
+def section(heading):
+    return README.read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_train_section_lists_every_output_and_only_real_flags():
+    from npsoftmax import train
+
+    text = section("## Train")
+    outputs = re.findall(r"^\| `([\w.]+)` \|", text, flags=re.MULTILINE)
+    assert outputs == [name for name in train.OUTPUTS if name in outputs] and set(outputs) == set(train.OUTPUTS)
+    known = {flag for action in train.build_parser()._actions for flag in action.option_strings}
+    mentioned = set(re.findall(r"(--[a-z][a-z-]*)", text))
+    abbreviations = mentioned - known  # the README cites them as refused
+    assert abbreviations == {"--epoch"}
+    with pytest.raises(SystemExit) as refused:
+        train.build_parser().parse_args(["--epoch", "5"])
+    assert refused.value.code == 2
+    assert {f for f in known if f not in ("-h", "--help")} <= mentioned, "a flag the README does not mention"
