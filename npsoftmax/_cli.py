@@ -1,15 +1,19 @@
-"""What the command-line entry points share: logging to the console, the program name, value checks."""
+"""What the command-line entry points share: logging, the program name, value checks, the output folder."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
+
+from ._io import TEMP_PREFIX
 
 
 @contextlib.contextmanager
@@ -72,3 +76,56 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class UsageError(Exception):
+    """A setting the user got wrong: exit status 2, like argparse's own errors."""
+
+
+def claim_output_folder(
+    out: str | None, overwrite: bool, *, outputs: Sequence[str], default_parent: str, kind: str
+) -> tuple[Path, bool]:
+    """The folder a command writes into, and whether it was created for it.
+
+    ``out`` must be new or empty; with ``overwrite`` it may hold an earlier ``kind``'s ``outputs``, which are
+    removed first, and nothing else. Temporaries left by a killed process are removed. The default
+    ``default_parent/<timestamp>`` is created with ``mkdir``, which fails if the folder exists, so two commands
+    started in the same second get ``<timestamp>`` and ``<timestamp>-2``.
+    """
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for n in itertools.count(1):
+            path = Path(default_parent) / (stamp if n == 1 else f"{stamp}-{n}")
+            try:
+                path.mkdir(parents=True)
+                return path, True
+            except FileExistsError:
+                continue
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder")
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob(f"{TEMP_PREFIX}*"):
+        stale.unlink(missing_ok=True)
+    entries = sorted(p.name for p in path.iterdir())
+    if entries and not overwrite:
+        raise UsageError(
+            f"--out {out} already holds a {kind} ({', '.join(entries[:5])}); pass --overwrite to replace it, "
+            f"or choose another folder"
+        )
+    foreign = [name for name in entries if name not in outputs]
+    if foreign:
+        raise UsageError(
+            f"--out {out} holds files that no {kind} wrote ({', '.join(foreign[:5])}); --overwrite replaces only "
+            f"a {kind}'s own files: choose another folder"
+        )
+    for name in entries:
+        (path / name).unlink()
+    return path, created
+
+
+def remove_if_empty(out: Path | None, created: bool) -> None:
+    """Remove ``out`` again when this command created it and wrote nothing into it."""
+    if out is not None and created and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()

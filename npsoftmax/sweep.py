@@ -24,15 +24,14 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from ._cli import log_messages_to, program_name
-from ._io import TEMP_PREFIX, write_atomic
-from .data import DataUnavailableError, data_source, mirrors_from_env, redact_url
-from .train import PRESETS, Config, UsageError, build, fit
+from ._cli import ArgumentParser, UsageError, claim_output_folder, log_messages_to, program_name, remove_if_empty
+from ._io import write_atomic
+from .data import DataUnavailableError, data_source, redact_url
+from .train import Config, add_config_arguments, build, fit, settings_from
 from .training import TrainingDiverged
 
 __all__ = ["SWEPT", "OUTPUTS", "MAX_RUNS", "parse_sweep", "sweep", "main"]
@@ -60,7 +59,7 @@ LABELS = {
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog or program_name("npsoftmax.sweep"),
         allow_abbrev=False,
         description="Train softmax regression on Fashion-MNIST for every combination of the listed settings, "
@@ -72,25 +71,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--out", metavar="DIR", default=None, help="output folder, new or empty (default: sweeps/<timestamp>)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
-    for item in dataclasses.fields(Config):
-        if item.name in NOT_TAKEN:
-            continue
-        flag = dict(item.metadata)
-        name = flag.pop("flag", "--" + item.name.replace("_", "-"))
-        help_text = flag.pop("help")
-        if item.name == "quiet":
-            help_text = "no line per run and no table: the best setting and warnings only"
-        if item.name in SWEPT:
-            flag["nargs"] = "+"
-            if "choices" not in flag:
-                flag.setdefault("metavar", item.name.upper())
-            help_text += "; one or more values"
-        if item.type == "bool":
-            flag["action"] = "store_false" if item.default else "store_true"
-        elif item.default not in (None, ()):
-            help_text += f" (default: {item.default})"
-        # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
-        parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+    add_config_arguments(parser, skip=NOT_TAKEN, lists=SWEPT)
     return parser
 
 
@@ -115,8 +96,7 @@ def parse_sweep(argv: Sequence[str] | None = None, prog: str | None = None) -> S
     parser = build_parser(prog)
     args = vars(parser.parse_args(argv))
     out, overwrite = args.pop("out"), args.pop("overwrite")
-    settings = dataclasses.asdict(Config()) | PRESETS[args.get("preset", "d2l")] | args
-    settings["mirror"] = tuple(settings["mirror"])
+    settings = settings_from(args)
     grid = {}
     for name in SWEPT:
         values = settings[name] if isinstance(settings[name], list) else [settings[name]]
@@ -129,15 +109,6 @@ def parse_sweep(argv: Sequence[str] | None = None, prog: str | None = None) -> S
     if n_runs > MAX_RUNS:
         sizes = " x ".join(str(len(v)) for v in grid.values() if len(v) > 1)
         parser.error(f"{sizes} = {n_runs} combinations; a sweep runs at most {MAX_RUNS}: list fewer values")
-    if settings["early_stopping"] is not None and settings["val_split"] is None:
-        parser.error("--early-stopping needs --val-split: it watches the validation loss")
-    data_dir = settings["data_dir"]
-    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
-        parser.error(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
-    try:
-        mirrors_from_env()
-    except ValueError as exc:
-        parser.error(str(exc))
     return SweepPlan(Config(**settings | {"out": None}), grid, out, overwrite)
 
 
@@ -424,50 +395,6 @@ def plot_sweep(results: dict, path: Path):
     return fig
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The output folder: new or empty, never another sweep's.
-
-
-def _claim_output_folder(out: str | None, overwrite: bool) -> tuple[Path, bool]:
-    """The folder this sweep writes into, and whether it was created for it (``sweeps/<timestamp>`` is unique)."""
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        for n in itertools.count(1):
-            path = Path("sweeps") / (stamp if n == 1 else f"{stamp}-{n}")
-            try:
-                path.mkdir(parents=True)
-                return path, True
-            except FileExistsError:
-                continue
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder")
-    created = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob(f"{TEMP_PREFIX}*"):
-        stale.unlink(missing_ok=True)
-    entries = sorted(p.name for p in path.iterdir())
-    if entries and not overwrite:
-        raise UsageError(
-            f"--out {out} already holds files ({', '.join(entries[:5])}); pass --overwrite to replace a sweep, "
-            f"or choose another folder"
-        )
-    foreign = [name for name in entries if name not in OUTPUTS]
-    if foreign:
-        raise UsageError(
-            f"--out {out} holds files that no sweep wrote ({', '.join(foreign[:5])}); --overwrite replaces only a "
-            f"sweep's own files: choose another folder"
-        )
-    for name in entries:
-        (path / name).unlink()
-    return path, created
-
-
-def _remove_if_empty(out: Path | None, created: bool) -> None:
-    if out is not None and created and out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.sweep`` and ``npsoftmax-sweep``; returns the exit status."""
     prog = program_name("npsoftmax.sweep")
@@ -475,7 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out, created = None, False
     try:
         plan = parse_sweep(argv, prog)
-        out, created = _claim_output_folder(plan.out, plan.overwrite)
+        out, created = claim_output_folder(
+            plan.out, plan.overwrite, outputs=OUTPUTS, default_parent="sweeps", kind="sweep"
+        )
         with log_messages_to(sys.stdout, plan.base.quiet):
             results = sweep(plan, out, argv)
             log.info("\n%s\n", format_table(results))
@@ -486,11 +415,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 130
     except KeyboardInterrupt:
-        _remove_if_empty(out, created)
+        remove_if_empty(out, created)
         print("interrupted before the first run finished; nothing was written", file=sys.stderr)
         return 130
     except (DataUnavailableError, OSError) as exc:
-        _remove_if_empty(out, created)
+        remove_if_empty(out, created)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for line in describe_best(results):

@@ -12,22 +12,28 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import itertools
 import json
 import logging
 import math
 import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from ._cli import ArgumentParser, log_messages_to, number, program_name
-from ._io import TEMP_PREFIX, write_atomic
+from ._cli import (
+    ArgumentParser,
+    UsageError,
+    claim_output_folder,
+    log_messages_to,
+    number,
+    program_name,
+    remove_if_empty,
+)
+from ._io import write_atomic
 from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss
@@ -136,10 +142,6 @@ PRESETS: dict[str, dict] = {
         "epochs": 30,
     },
 }
-
-
-class UsageError(Exception):
-    """A setting the user got wrong: exit status 2, like argparse's own errors."""
 
 
 class RunStopped(Exception):
@@ -252,11 +254,13 @@ def run(config: Config, out: Path) -> dict:
         data["n_val"] = setup.val_iter.num_examples
     data["n_test"] = setup.test_iter.num_examples
     metrics: dict = {"config": settings, "status": "running", "epochs": [], "data": data}
-    finished: dict = {}  # the parameters as of the last finished epoch
+    finished = ([], ())  # the records and the parameters as of the last finished epoch
 
     def report(record: dict) -> None:
-        metrics["epochs"].append(record)
-        finished["params"] = tuple(p.copy() for p in net.params)
+        nonlocal finished
+        # One assignment, so that Ctrl-C never finds the records and the parameters of different epochs.
+        finished = ([*finished[0], record], tuple(p.copy() for p in net.params))
+        metrics["epochs"] = finished[0]
         _write_json(out / "metrics.json", metrics, durable=False)
         val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
         log.info(
@@ -284,10 +288,10 @@ def run(config: Config, out: Path) -> dict:
         ) from None
     except KeyboardInterrupt:
         with _uninterruptible():
-            metrics["status"] = "interrupted"
+            metrics.update(status="interrupted", epochs=finished[0])
             kept = ["metrics.json"]
-            if finished:
-                net.W[...], net.b[...] = finished["params"]
+            if finished[1]:
+                net.W[...], net.b[...] = finished[1]
                 net.save(out / "model.npz")
                 kept = ["metrics.json", "curves.png", "model.npz"]
             _write_json(out / "metrics.json", metrics)
@@ -345,45 +349,6 @@ def run(config: Config, out: Path) -> dict:
 # The output folder: new or empty, never another run's.
 
 
-def _claim_output_folder(out: str | None, overwrite: bool) -> tuple[Path, bool]:
-    """The folder this run writes into, and whether it was created for it.
-
-    The default ``runs/<timestamp>`` is created with ``mkdir`` (which fails if the folder exists), so two
-    runs started in the same second get ``runs/<timestamp>`` and ``runs/<timestamp>-2``.
-    """
-    if out is None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        for n in itertools.count(1):
-            path = Path("runs") / (stamp if n == 1 else f"{stamp}-{n}")
-            try:
-                path.mkdir(parents=True)
-                return path, True
-            except FileExistsError:
-                continue
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder")
-    created = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob(f"{TEMP_PREFIX}*"):  # left by a run that was killed
-        stale.unlink(missing_ok=True)
-    entries = sorted(p.name for p in path.iterdir())
-    if entries and not overwrite:
-        raise UsageError(
-            f"--out {out} already holds a run ({', '.join(entries[:5])}); pass --overwrite to replace it, "
-            f"or choose another folder"
-        )
-    foreign = [name for name in entries if name not in OUTPUTS]
-    if foreign:
-        raise UsageError(
-            f"--out {out} holds files that no run wrote ({', '.join(foreign[:5])}); --overwrite replaces only a "
-            f"run's own files: choose another folder"
-        )
-    for name in entries:
-        (path / name).unlink()
-    return path, created
-
-
 def _check_writable(out: Path) -> None:
     """Fail before training, not after it, when the results could not be written."""
     _write_json(out / ".npsoftmax-write-test", {}, durable=False)
@@ -392,6 +357,43 @@ def _check_writable(out: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------------------
 # Command line: the parser is derived from Config.
+
+
+def add_config_arguments(
+    parser: argparse.ArgumentParser, *, skip: Sequence[str] = (), lists: Sequence[str] = ()
+) -> None:
+    """One flag per field of :class:`Config` (but ``skip``), from the field's metadata; ``lists`` take many values."""
+    for item in dataclasses.fields(Config):
+        if item.name in skip:
+            continue
+        flag = dict(item.metadata)
+        name = flag.pop("flag", "--" + item.name.replace("_", "-"))
+        help_text = flag.pop("help")
+        if item.type == "bool":
+            flag["action"] = "store_false" if item.default else "store_true"
+        elif item.default not in (None, ()):
+            help_text += f" (default: {item.default})"
+        if item.name in lists:
+            flag["nargs"] = "+"
+            help_text += "; one or more values"
+        # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
+        parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+
+
+def settings_from(args: dict) -> dict:
+    """The settings a command line gives: the defaults, then the preset, then the flags given; checked."""
+    settings = dataclasses.asdict(Config()) | PRESETS[args.get("preset", "d2l")] | args
+    settings["mirror"] = tuple(settings["mirror"])
+    if settings["early_stopping"] is not None and settings["val_split"] is None:
+        raise UsageError("--early-stopping needs --val-split: it watches the validation loss")
+    data_dir = settings["data_dir"]
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise UsageError(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
+    try:
+        mirrors_from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return settings
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -403,35 +405,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         + ", ".join(OUTPUTS)
         + " into --out.",
     )
-    for item in dataclasses.fields(Config):
-        flag = dict(item.metadata)
-        name = flag.pop("flag", "--" + item.name.replace("_", "-"))
-        help_text = flag.pop("help")
-        if item.type == "bool":
-            flag["action"] = "store_false" if item.default else "store_true"
-        elif item.default not in (None, ()):
-            help_text += f" (default: {item.default})"
-        # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
-        parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+    add_config_arguments(parser)
     return parser
 
 
 def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Config:
     """The command line as a :class:`Config`: the defaults, then the preset, then the flags given."""
-    parser = build_parser(prog)
-    args = vars(parser.parse_args(argv))
-    settings = dataclasses.asdict(Config()) | PRESETS[args.get("preset", "d2l")] | args
-    settings["mirror"] = tuple(settings["mirror"])
-    if settings["early_stopping"] is not None and settings["val_split"] is None:
-        parser.error("--early-stopping needs --val-split: it watches the validation loss")
-    data_dir = settings["data_dir"]
-    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
-        parser.error(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
-    try:
-        mirrors_from_env()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return Config(**settings)
+    return Config(**settings_from(vars(build_parser(prog).parse_args(argv))))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,14 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = parse_config(argv, prog)
         try:
-            out, created = _claim_output_folder(config.out, config.overwrite)
+            out, created = claim_output_folder(
+                config.out, config.overwrite, outputs=OUTPUTS, default_parent="runs", kind="run"
+            )
             _check_writable(out)
         except OSError as exc:
             print(
                 f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
                 file=sys.stderr,
             )
-            _remove_if_empty(out, created)
+            remove_if_empty(out, created)
             return 1
         with log_messages_to(sys.stdout, config.quiet):
             metrics = run(config, out)
@@ -459,20 +441,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'error: ' if exc.status == 1 else ''}{exc}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
-        _remove_if_empty(out, created)
+        remove_if_empty(out, created)
         print("interrupted before training started; nothing was written", file=sys.stderr)
         return 130
     except (DataUnavailableError, OSError) as exc:
-        _remove_if_empty(out, created)
+        remove_if_empty(out, created)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}")
     return 0
-
-
-def _remove_if_empty(out: Path | None, created: bool) -> None:
-    if out is not None and created and out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ def test_the_output_folder_is_never_another_sweeps(synthetic_data, tmp_path, cap
     args = ["--lr", 0.1, "--epochs", 1, "--quiet", "--out", out]
     assert run_main(args, capsys)[0] == 0
     status, _, stderr = run_main(args, capsys)
-    assert status == 2 and "already holds files" in stderr and "--overwrite" in stderr
+    assert status == 2 and "already holds a sweep" in stderr and "--overwrite" in stderr
     assert run_main([*args, "--overwrite"], capsys)[0] == 0
     (out / "notes.txt").write_text("mine")
     status, _, stderr = run_main([*args, "--overwrite"], capsys)

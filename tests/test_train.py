@@ -2,6 +2,7 @@
 the accuracy targets on the real data."""
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import npsoftmax as nps
-from npsoftmax import train
+from npsoftmax import _cli, train
 
 EPOCH_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 OUTPUTS = set(train.OUTPUTS)
@@ -180,8 +181,9 @@ def test_default_out_folders_are_unique_within_a_second(tmp_path, monkeypatch):
 
             return datetime(2026, 1, 1, 12, 0, 0)
 
-    monkeypatch.setattr(train, "datetime", FrozenClock)
-    folders = [train._claim_output_folder(None, False)[0] for _ in range(3)]
+    monkeypatch.setattr(_cli, "datetime", FrozenClock)
+    claim = functools.partial(_cli.claim_output_folder, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+    folders = [claim(None, False)[0] for _ in range(3)]
     assert [str(f) for f in folders] == ["runs/20260101-120000", "runs/20260101-120000-2", "runs/20260101-120000-3"]
 
 
