@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_the_math_example_prints_what_it_claims():
 def test_every_other_example_prints_the_value_in_its_comment(index):
     """Each ``print(...)  # VALUE ...`` line prints exactly VALUE."""
     block = python_examples()[index]
-    claims = re.findall(r"^print\(.*\)\s+# (\S+?)[,;]?(?:\s|$)", block, flags=re.MULTILINE)
+    claims = re.findall(r"^print\(.*\)\s+# (\S+?)[,;:]?(?:\s|$)", block, flags=re.MULTILINE)
     assert claims, "an example that prints nothing checkable"
     assert run_block(block) == claims
 
@@ -98,3 +99,88 @@ def test_the_train_section_lists_every_output_and_only_real_flags():
         train.build_parser().parse_args(["--epoch", "5"])
     assert refused.value.code == 2
     assert {f for f in known if f not in ("-h", "--help")} <= mentioned, "a flag the README does not mention"
+
+
+def test_the_exercises_state_what_the_commands_give(tmp_path, fashion_mnist_home, capsys):
+    """Every number of the Exercises section, from the commands it gives (same machine, same numbers)."""
+    from npsoftmax import sweep, train
+
+    text = " ".join(section("## Exercises").split())
+    home = ["--data-dir", str(fashion_mnist_home), "--no-download"]
+
+    def run(module, *args):
+        capsys.readouterr()
+        status = module.main([*home, "--out", str(tmp_path / str(len(list(tmp_path.iterdir())))), *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    status, out, _ = run(
+        sweep,
+        "--lr",
+        "0.03",
+        "0.1",
+        "0.3",
+        "--batch-size",
+        "64",
+        "256",
+        "1024",
+        "--epochs",
+        "10",
+        "--val-split",
+        "0.1",
+        "--quiet",
+    )
+    assert status == 0
+    console = section("## Exercises").split("```console")[1].split("```")[0].splitlines()
+    assert [line for line in console if line.startswith(("best setting", "its test"))] == out.splitlines()[:2]
+    records = {(r["lr"], r["batch_size"]): r for r in json.loads((tmp_path / "0" / "sweep.json").read_text())["runs"]}
+    for key in ((0.03, 64), (0.03, 1024), (0.3, 64)):
+        assert f"{records[key]['val_acc']:.4f}" in text
+
+    status, _, err = run(train, "--loss", "naive", "--lr", "100", "--quiet")
+    assert status == 1 and text.split('stops in epoch 1, "')[1].split('", exit')[0] in " ".join(err.split())
+    status, out, _ = run(train, "--lr", "100", "--quiet")
+    metrics = json.loads((tmp_path / "2" / "metrics.json").read_text())
+    assert status == 0 and f"accuracy {metrics['test_acc']:.4f}" in text
+    assert f"its loss, {metrics['epochs'][-1]['train_loss']:.1f}" in text
+
+    for name, args in (("constant", ()), ("cosine", ("--schedule", "cosine"))):
+        assert run(train, "--val-split", "0.1", "--epochs", "100", "--quiet", *args)[0] == 0
+        epochs = json.loads(
+            sorted(tmp_path.iterdir(), key=lambda p: int(p.name))[-1].joinpath("metrics.json").read_text()
+        )
+        epochs = epochs["epochs"]
+        train_loss = np.array([e["train_loss"] for e in epochs])
+        val_loss = np.array([e["val_loss"] for e in epochs])
+        test_acc = np.array([e["test_acc"] for e in epochs])
+        gap = val_loss - train_loss
+        if name == "constant":
+            for value in (train_loss[9], train_loss[99], val_loss[9], val_loss[99], val_loss.min()):
+                assert f"{value:.4f}" in text, value
+            assert f"lowest {val_loss.min():.4f} at epoch {val_loss.argmin() + 1}" in text
+            assert f"from {gap[9]:.3f} to {gap[99]:.3f}" in text
+            assert (
+                f"peaks at {test_acc.max():.4f} in epoch {test_acc.argmax() + 1} and ends at {test_acc[-1]:.4f}" in text
+            )
+        else:
+            assert f"halves the gap ({gap[99]:.3f})" in text
+
+    # The committed default run: its calibration and the coverage when abstaining below 0.9.
+    figures = README.parent / "benchmarks" / "figures"
+    assert f"calibration error {json.loads((figures / 'metrics.json').read_text())['ece']:.4f}" in text
+    model = nps.SoftmaxRegression.load(figures / "model.npz")
+    _, test_iter = nps.load_data_fashion_mnist(10000, fashion_mnist_home, download=False)
+    X, y = next(iter(test_iter))
+    curve = nps.metrics.coverage_curve(model.predict_proba(X), y, thresholds=[0.9])
+    assert (
+        f"covers {100 * curve.coverage[0]:.1f}% of the test images at {100 * curve.accuracy[0]:.1f}% accuracy" in text
+    )
+
+    rows = {
+        row["classes"]: row for row in json.loads((README.parent / "benchmarks" / "classes.json").read_text())["rows"]
+    }
+    assert f"`W` alone is {rows[100_000]['params_mib']:.1f} MiB" in text
+    assert (
+        f"took {rows[100_000]['epoch_seconds']:.1f} s" in text and f"against {rows[10]['epoch_seconds']:.3f} s" in text
+    )
+    assert f"{100 * rows[100_000]['gemms_share']:.0f}% of it in the two GEMMs" in text
