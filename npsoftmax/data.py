@@ -43,14 +43,15 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
-import requests
-import urllib3
 from numpy.typing import ArrayLike
-from tqdm import tqdm
+
+if TYPE_CHECKING:  # imported where a file is fetched: a warm load needs neither (0.1 s of every start)
+    import requests
+    from tqdm import tqdm
 
 from ._io import TEMP_PREFIX, write_atomic
 
@@ -328,6 +329,8 @@ def _sources(mirrors: Sequence[str | os.PathLike[str]] | None) -> list[str]:
 
 def _build(home: Path, sources: list[str], *, download: bool, force: bool, quiet: bool | None) -> _Arrays:
     """Take each file from the first source that delivers it intact, then cache the arrays; needs no cache."""
+    import requests
+
     show_progress = sys.stderr.isatty() if quiet is None else not quiet
     with _locked(home), requests.Session() as session:
         old = _read_manifest(home)
@@ -375,6 +378,9 @@ def _fetch(
 
     A folder is read in place; a URL is downloaded into ``home``, installed only once verified.
     """
+    import requests
+    import urllib3
+
     if "://" not in source:
         path = Path(source) / spec.gz_name
         if not path.is_file():
@@ -423,6 +429,8 @@ def _download(
     session: requests.Session, url: str, spec: FashionMNISTFile, out: BinaryIO, show_progress: bool
 ) -> bytearray:
     """Stream ``url`` into ``out`` within the file's bounds, verifying it on the way."""
+    from tqdm import tqdm
+
     # identity: a re-encoded body is not the .gz file, and decoding it would be a bomb of its own.
     headers = {"Accept-Encoding": "identity"}
     with session.get(url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
@@ -492,6 +500,9 @@ def _inflate(chunks: Iterable[bytes], spec: FashionMNISTFile) -> bytearray:
 
 def _describe(exc: Exception) -> str:
     """A network failure in a few words, without urllib3's ``HTTPConnection(host=..., port=...)`` prefix."""
+    import requests
+    import urllib3
+
     if isinstance(exc, _SourceFailed):
         return str(exc)
     if isinstance(exc, (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 from _http_server import HostileMirror
 from conftest import REAL_DATA
 
@@ -171,7 +172,7 @@ def test_a_recompressed_copy_passes_the_pins_on_content(synthetic_data, tmp_path
 
 
 def test_download_false_keeps_off_the_network(synthetic_data, monkeypatch):
-    monkeypatch.setattr(data.requests.Session, "get", lambda *a, **k: pytest.fail("download=False went online"))
+    monkeypatch.setattr(requests.Session, "get", lambda *a, **k: pytest.fail("download=False went online"))
     with pytest.raises(DataUnavailableError, match="not tried: download=False keeps off the network"):
         load_fashion_mnist(download=False, mirrors=[closed_port_url()])
     assert_arrays(load_fashion_mnist(download=False, mirrors=[closed_port_url(), synthetic_data]), synthetic_data)

@@ -487,3 +487,9 @@ def test_preset_best_on_the_real_data_beats_the_target(tmp_path, fashion_mnist_h
     metrics = read_metrics(tmp_path / "run")
     assert metrics["config"]["epochs"] <= 30 and metrics["config"]["normalize_images"]
     assert metrics["test_acc"] >= 0.846
+
+
+def test_starting_the_command_imports_neither_the_network_nor_the_plotting_stack():
+    code = "import sys, npsoftmax.train; print(sorted({'requests', 'tqdm', 'matplotlib'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
