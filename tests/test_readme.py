@@ -184,3 +184,34 @@ def test_the_exercises_state_what_the_commands_give(tmp_path, fashion_mnist_home
         f"took {rows[100_000]['epoch_seconds']:.1f} s" in text and f"against {rows[10]['epoch_seconds']:.3f} s" in text
     )
     assert f"{100 * rows[100_000]['gemms_share']:.0f}% of it in the two GEMMs" in text
+
+
+def test_the_performance_section_quotes_the_committed_benchmark():
+    text = " ".join(section("## Performance").split())
+    results = json.loads((README.parent / "benchmarks" / "results.json").read_text())
+    for entry in results["systems"].values():
+        acc = "n/a" if entry["test_acc"] is None else f"{entry['test_acc']:.4f}"
+        row = (
+            f"| {entry['label']} | {entry['median_epoch_seconds']:.4f} | {entry['ratio_vs_npsoftmax']:.2f} | {acc} | "
+            f"{entry['peak_rss_mb']:.0f} |"
+        )
+        assert row in text, row
+    cli = results["cli"]
+    assert f"took {cli['wall_seconds']:.2f} s of wall time for {cli['train_eval_seconds']:.2f} s" in text
+    assert f"peak RSS of {cli['peak_rss_mb']:.0f} MB" in text
+    for target in results["targets"]:
+        assert f"{target['value']:.2f}×" in text or f"({target['value']:.0f} MB)" in text, target
+    float64 = json.loads((README.parent / "benchmarks" / "results-float64.json").read_text())
+    assert f"an epoch takes {float64['systems']['npsoftmax']['median_epoch_seconds']:.4f} s" in text
+    assert f"{float64['targets'][0]['value']:.2f}× its float64 floor" in text
+
+
+def test_the_accuracy_table_quotes_real_runs():
+    text = section("### Accuracy")
+    default = json.loads((README.parent / "benchmarks" / "figures" / "metrics.json").read_text())
+    first, last = default["epochs"][0]["train_loss"], default["epochs"][-1]["train_loss"]
+    assert f"**{default['test_acc']:.4f}** (train loss {first:.4f} → {last:.4f})" in text
+    systems = json.loads((README.parent / "benchmarks" / "results.json").read_text())["systems"]
+    for name in ("torch-scratch", "sklearn-logreg", "sklearn-sgd"):
+        assert f"| {systems[name]['test_acc']:.4f} |" in text, name
+    assert f"until converged, {systems['sklearn-logreg']['median_epoch_seconds']:.1f} s" in text

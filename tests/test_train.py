@@ -487,6 +487,8 @@ def test_preset_best_on_the_real_data_beats_the_target(tmp_path, fashion_mnist_h
     metrics = read_metrics(tmp_path / "run")
     assert metrics["config"]["epochs"] <= 30 and metrics["config"]["normalize_images"]
     assert metrics["test_acc"] >= 0.846
+    accuracy_table = (REPO / "README.md").read_text().split("### Accuracy", 1)[1].split("\n##", 1)[0]
+    assert f"| 30 | **{metrics['test_acc']:.4f}** |" in accuracy_table
 
 
 def test_starting_the_command_imports_neither_the_network_nor_the_plotting_stack():
