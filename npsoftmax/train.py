@@ -33,7 +33,7 @@ from ._cli import (
     program_name,
     remove_if_empty,
 )
-from ._io import write_atomic
+from ._io import TEMP_PREFIX, write_atomic
 from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss
@@ -275,6 +275,18 @@ def run(config: Config, out: Path) -> dict:
             record["eval_seconds"],
         )
 
+    def interrupted() -> RunStopped:
+        with _uninterruptible():
+            metrics.update(status="interrupted", epochs=finished[0])
+            if finished[0]:
+                net.save(out / "model.npz")
+            _write_json(out / "metrics.json", metrics)
+        kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
+        n = len(finished[0])
+        return RunStopped(
+            f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", 130
+        )
+
     try:
         history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
     except TrainingDiverged as exc:
@@ -287,19 +299,18 @@ def run(config: Config, out: Path) -> dict:
             status=1,
         ) from None
     except KeyboardInterrupt:
-        with _uninterruptible():
-            metrics.update(status="interrupted", epochs=finished[0])
-            kept = ["metrics.json"]
-            if finished[1]:
-                net.W[...], net.b[...] = finished[1]
-                net.save(out / "model.npz")
-                kept = ["metrics.json", "curves.png", "model.npz"]
-            _write_json(out / "metrics.json", metrics)
-        n = len(metrics["epochs"])
-        raise RunStopped(
-            f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", status=130
-        ) from None
+        if finished[1]:  # back to the last finished epoch's parameters
+            net.W[...], net.b[...] = finished[1]
+        raise interrupted() from None
+    try:
+        return _finish(config, out, setup, history, metrics)
+    except KeyboardInterrupt:
+        raise interrupted() from None
 
+
+def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: dict) -> dict:
+    """After training: the final numbers and the pictures, the model and ``metrics.json``, the closing lines."""
+    net = setup.net
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
     probs = np.concatenate([net.predict_proba(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])

@@ -216,6 +216,20 @@ def test_ctrl_c_before_training_exits_130_and_leaves_nothing(tmp_path, synthetic
     assert not (tmp_path / "run").exists()
 
 
+def test_ctrl_c_while_the_pictures_are_drawn_keeps_the_trained_model(tmp_path, synthetic_data, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "predict_ch3", interrupted)
+    out = tmp_path / "run"
+    status, _, stderr = run_main(["--out", str(out), "--epochs", "2"], capsys)
+    assert status == 130 and stderr.count("\n") == 1
+    assert stderr.startswith("interrupted: kept 2 finished epochs (curves.png, metrics.json, model.npz)")
+    metrics = read_metrics(out)
+    assert metrics["status"] == "interrupted" and len(metrics["epochs"]) == 2
+    assert nps.SoftmaxRegression.load(out / "model.npz").W.shape == (784, 10)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Small runs, hints, --quiet
 
