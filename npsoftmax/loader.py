@@ -130,9 +130,16 @@ class MinibatchIter:
     def with_batch_size(self, batch_size: int, shuffle: bool = False) -> MinibatchIter:
         """The same data and normalization in batches of another size (evaluation uses large ones)."""
         return MinibatchIter(
-            self.images, self.labels, batch_size, shuffle, self.seed, self.mean, self.std, self.dtype,
+            self.images,
+            self.labels,
+            batch_size,
+            shuffle,
+            self.seed,
+            self.mean,
+            self.std,
+            self.dtype,
             self.normalize_images,
-        )  # fmt: skip
+        )
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         order = self._rng.permutation(self.num_examples) if self.shuffle else None
@@ -256,9 +263,7 @@ def normalize_contrast(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def pixel_stats(
-    images: np.ndarray, chunk: int = 8192, normalize_images: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+def pixel_stats(images: np.ndarray, chunk: int = 8192, normalize_images: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel mean and standard deviation (float64 of shape (h * w,)) of uint8 images.
 
     In pixel units, or of the contrast-normalized images with ``normalize_images``. Accumulated in chunks so

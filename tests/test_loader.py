@@ -103,13 +103,16 @@ def test_with_batch_size_keeps_data_and_normalization(data):
     np.testing.assert_array_equal(y, labels[:600])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"batch_size": 2.5}, "batch_size must be a positive integer"),
-    ({"std": 0.0}, "std must be > 0"),
-    ({"std": np.inf}, "std must be a finite scalar"),
-    ({"mean": np.zeros(3)}, "mean must be a finite scalar"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+        ({"std": 0.0}, "std must be > 0"),
+        ({"std": np.inf}, "std must be a finite scalar"),
+        ({"mean": np.zeros(3)}, "mean must be a finite scalar"),
+    ],
+)
 def test_bad_iterator_arguments(data, kwargs, message):
     images, labels = data
     with pytest.raises(ValueError, match=message):
@@ -154,8 +157,19 @@ def test_pixel_stats_of_contrast_normalized_images(data):
 # The same batches as a plain loop would give: one batch at a time, cast, normalized, scaled, shifted.
 
 
-def reference_passes(images, labels, batch_size, n_passes, *, shuffle=False, seed=None, mean=0.0, std=255.0,
-                     dtype=np.float32, normalize_images=False):  # fmt: skip
+def reference_passes(
+    images,
+    labels,
+    batch_size,
+    n_passes,
+    *,
+    shuffle=False,
+    seed=None,
+    mean=0.0,
+    std=255.0,
+    dtype=np.float32,
+    normalize_images=False,
+):
     n = len(images)
     flat = images.reshape(n, -1)
     scale = (1.0 / np.asarray(std, np.float64)).astype(dtype)
@@ -179,12 +193,15 @@ def reference_passes(images, labels, batch_size, n_passes, *, shuffle=False, see
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 100, 256, 512, 513, 1024, 3000])
-@pytest.mark.parametrize("options", [
-    {"shuffle": True, "seed": 3},
-    {"shuffle": False},
-    {"shuffle": True, "seed": 4, "normalize_images": True, "std": 1.0},
-    {"shuffle": True, "seed": 5, "dtype": np.float64, "mean": "pixel", "std": "pixel"},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"shuffle": True, "seed": 3},
+        {"shuffle": False},
+        {"shuffle": True, "seed": 4, "normalize_images": True, "std": 1.0},
+        {"shuffle": True, "seed": 5, "dtype": np.float64, "mean": "pixel", "std": "pixel"},
+    ],
+)
 def test_batches_are_bit_identical_to_a_plain_loop(batch_size, options):
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(2500, 28, 28), dtype=np.uint8)
@@ -368,12 +385,15 @@ def test_stratified_split_rejects_fractions_outside_0_1(fraction):
         stratified_split(np.arange(100) % 10, fraction, seed=0)
 
 
-@pytest.mark.parametrize("labels, fraction, message", [
-    ([0, 0, 0, 1], 0.5, r"class 1 \(1 examples\) with 1 held out and 0 for training"),
-    (np.arange(100) % 10, 0.01, r"class 0 \(10 examples\) with 0 held out and 10 for training"),
-    (np.arange(100) % 10, 0.99, r"with 10 held out and 0 for training"),
-    ([0.0, 1.0, 0.0, 1.0], 0.5, "labels must be a 1-D integer array"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "labels, fraction, message",
+    [
+        ([0, 0, 0, 1], 0.5, r"class 1 \(1 examples\) with 1 held out and 0 for training"),
+        (np.arange(100) % 10, 0.01, r"class 0 \(10 examples\) with 0 held out and 10 for training"),
+        (np.arange(100) % 10, 0.99, r"with 10 held out and 0 for training"),
+        ([0.0, 1.0, 0.0, 1.0], 0.5, "labels must be a 1-D integer array"),
+    ],
+)
 def test_stratified_split_needs_an_example_of_each_class_on_each_side(labels, fraction, message):
     with pytest.raises(ValueError, match=message):
         stratified_split(labels, fraction, seed=0)

@@ -73,7 +73,7 @@ def test_loss_and_grad_on_non_contiguous_and_image_shaped_inputs(dtype):
 
 
 def test_worst_case_errors_against_autograd_are_within_tolerance():
-    """The closing note's figures: worst relative error over many random problems, per dtype."""
+    """The README's figures: worst relative error over many random problems, per dtype."""
     worst = {}
     for dtype in (np.float64, np.float32):
         errors = []

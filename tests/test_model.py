@@ -79,9 +79,11 @@ BAD_MODEL_FILES = {
     "object": (lambda p: np.savez(p, W=np.array([None] * 12).reshape(4, 3), b=np.zeros(3)), "got object"),
     "nan": (lambda p: np.savez(p, W=np.full((4, 3), np.nan), b=np.zeros(3)), "NaN or infinite"),
     "huge-header": (lambda p: _npz_with_forged_header(p, (10**13, 3)), "claims shape"),
-    "truncated-zip": (lambda p: (np.savez(p, W=np.zeros((40, 30)), b=np.zeros(30)),
-                                 p.write_bytes(p.read_bytes()[:300])), "not an .npz file"),
-}  # fmt: skip
+    "truncated-zip": (
+        lambda p: (np.savez(p, W=np.zeros((40, 30)), b=np.zeros(30)), p.write_bytes(p.read_bytes()[:300])),
+        "not an .npz file",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", BAD_MODEL_FILES)
@@ -93,11 +95,14 @@ def test_load_rejects_every_bad_file_with_a_value_error_naming_it(tmp_path, case
     assert str(path) in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"dtype": np.int32}, "float32 or float64"),
-    ({"num_inputs": 0}, "num_inputs must be a positive integer"),
-    ({"num_outputs": 2.5}, "num_outputs must be a positive integer"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dtype": np.int32}, "float32 or float64"),
+        ({"num_inputs": 0}, "num_inputs must be a positive integer"),
+        ({"num_outputs": 2.5}, "num_outputs must be a positive integer"),
+    ],
+)
 def test_bad_model_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nps.SoftmaxRegression(**kwargs)
