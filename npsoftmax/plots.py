@@ -90,8 +90,8 @@ class Animator:
     figsize : (float, float), default (3.5, 2.5)
     path : path or None
     min_interval : float, default 0.0
-        Seconds between two redraws. Rendering takes about 60 ms, as long as an epoch: :func:`train_ch3`
-        redraws at most once a second, and :meth:`show` draws whatever an :meth:`add` left pending.
+        Seconds between two redraws. Rendering takes about 60 ms, as long as an epoch: outside a notebook
+        :func:`train_ch3` redraws at most once a second; :meth:`flush` draws what an :meth:`add` left pending.
     """
 
     def __init__(

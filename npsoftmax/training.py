@@ -132,11 +132,17 @@ def train_ch3(
         raise ValueError(f"early stopping needs a val_iter and a patience >= 1, got patience {patience!r}")
     animator = None
     if animate:
-        from .plots import Animator
+        from .plots import Animator, in_notebook
 
         legend = ["train loss", "train acc", "test acc"] + (["val loss", "val acc"] if val_iter is not None else [])
         animator = Animator(
-            xlabel="epoch", xlim=(1, num_epochs), ylim=(0.3, 0.9), legend=legend, path=path, min_interval=1.0
+            xlabel="epoch",
+            xlim=(1, num_epochs),
+            ylim=(0.3, 0.9),
+            legend=legend,
+            path=path,
+            # Every epoch in a notebook, as the seed; a PNG that is only watched is redrawn once a second at most.
+            min_interval=0.0 if in_notebook() else 1.0,
         )
     base_lr = updater.lr
     history = History()
