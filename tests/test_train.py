@@ -477,6 +477,7 @@ def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fa
     val_losses = [e["val_loss"] for e in epochs]
     assert metrics["best_epoch"] == 1 + int(np.argmin(val_losses))
     assert metrics["stopped_early"] and len(epochs) == metrics["best_epoch"] + 2
+    assert metrics["test_acc"] == epochs[metrics["best_epoch"] - 1]["test_acc"]
     # The saved model is the best epoch's: its validation accuracy is that epoch's, recomputed from scratch.
     config = train.parse_config(["--data-dir", str(fashion_mnist_home), "--no-download", *args])
     setup = train.build(config)
