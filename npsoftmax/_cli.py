@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import math
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -88,8 +89,8 @@ def claim_output_folder(
     """The folder a command writes into, and whether it was created for it.
 
     ``out`` must be new or empty; with ``overwrite`` it may hold an earlier ``kind``'s ``outputs``, which are
-    removed first, and nothing else. Temporaries left by a killed process are removed. The default
-    ``default_parent/<timestamp>`` is created with ``mkdir``, which fails if the folder exists, so two commands
+    removed first, and nothing else; temporaries left by a killed process go once the folder is taken. The
+    default ``default_parent/<timestamp>`` is created with ``mkdir``, which fails if the folder exists, so two commands
     started in the same second get ``<timestamp>`` and ``<timestamp>-2``.
     """
     if out is None:
@@ -101,27 +102,27 @@ def claim_output_folder(
                 return path, True
             except FileExistsError:
                 continue
+    if not str(out).strip():
+        raise UsageError("--out is empty; give a folder")
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise UsageError(f"--out {out} is a file; give a folder")
     created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob(f"{TEMP_PREFIX}*"):
-        stale.unlink(missing_ok=True)
-    entries = sorted(p.name for p in path.iterdir())
+    names = sorted(p.name for p in path.iterdir())
+    entries = [name for name in names if not name.startswith(TEMP_PREFIX)]
+    foreign = [name for name in entries if name not in outputs]
+    if foreign:
+        raise UsageError(
+            f"--out {out} holds files that no {kind} wrote ({', '.join(foreign[:5])}): choose another folder"
+        )
     if entries and not overwrite:
         raise UsageError(
             f"--out {out} already holds a {kind} ({', '.join(entries[:5])}); pass --overwrite to replace it, "
             f"or choose another folder"
         )
-    foreign = [name for name in entries if name not in outputs]
-    if foreign:
-        raise UsageError(
-            f"--out {out} holds files that no {kind} wrote ({', '.join(foreign[:5])}); --overwrite replaces only "
-            f"a {kind}'s own files: choose another folder"
-        )
-    for name in entries:
-        (path / name).unlink()
+    for name in names:  # the earlier one's files, and the temporaries a killed process left
+        (path / name).unlink(missing_ok=True)
     return path, created
 
 
@@ -129,3 +130,13 @@ def remove_if_empty(out: Path | None, created: bool) -> None:
     """Remove ``out`` again when this command created it and wrote nothing into it."""
     if out is not None and created and out.is_dir() and not any(out.iterdir()):
         out.rmdir()
+
+
+@contextlib.contextmanager
+def uninterruptible() -> Iterator[None]:
+    """Hold off a second Ctrl-C while the results of an interrupted command are written."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -309,8 +309,11 @@ def mirrors_from_env() -> list[str] | None:
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its ``user:password@`` replaced by ``***@``: ``http://u:p@host/p`` -> ``http://***@host/p``."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
+    """``url`` with its ``user:password@`` replaced by ``***@``: ``http://u:p@host/p`` -> ``http://***@host/p``.
+
+    Any URL inside the text is redacted, so a command line such as ``--mirror=http://u:p@host/`` is safe too.
+    """
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@", r"\1***@", url)
 
 
 # --- the loop: for each file, for each source ----------------------------------------------------------

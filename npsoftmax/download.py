@@ -6,12 +6,11 @@ how to get the files by hand), 2 on a usage error.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 
-from ._cli import log_messages_to
+from ._cli import ArgumentParser, log_messages_to, program_name
 from .data import (
     MIRRORS_ENV,
     SYSTEM_DIR,
@@ -28,8 +27,9 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.download`` and ``npsoftmax-download``; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m npsoftmax.download",
+    parser = ArgumentParser(
+        prog=program_name("npsoftmax.download"),
+        allow_abbrev=False,
         description="Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
     )
     parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {get_data_home()})")

@@ -105,6 +105,8 @@ class MinibatchIter:
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), seed
         self.mean, self.std, self.dtype = mean, std, np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.normalize_images = bool(normalize_images)
         n_features = images.shape[1] * images.shape[2]
         mean64, std64 = np.asarray(mean, np.float64), np.asarray(std, np.float64)

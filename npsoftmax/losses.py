@@ -252,7 +252,7 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
     if reduction == "mean" and len(y) == 0:
         raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
     losses = -log_softmax(logits)[np.arange(len(y)), y]
-    return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
+    return _reduce(losses, reduction)
 
 
 def naive_cross_entropy(y_hat: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
@@ -268,9 +268,17 @@ def naive_cross_entropy(y_hat: ArrayLike, y: ArrayLike, reduction: Reduction = "
     if y_hat.ndim != 2:
         raise ValueError(f"y_hat must be 2-D of shape (n_examples, n_classes), got shape {y_hat.shape}")
     y = _check_labels(y, y_hat.shape[0], y_hat.shape[1])
+    if reduction == "mean" and len(y) == 0:
+        raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
     with np.errstate(divide="ignore", invalid="ignore"):
         losses = -np.log(y_hat[np.arange(len(y)), y])
-    return {"none": losses, "sum": losses.sum(), "mean": losses.mean()}[reduction]
+    return _reduce(losses, reduction)
+
+
+def _reduce(losses: np.ndarray, reduction: Reduction):
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
 
 
 # --------------------------------------------------------------------------------------------------------

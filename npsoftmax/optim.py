@@ -35,12 +35,22 @@ class SGD:
         if not (math.isfinite(momentum) and 0 <= momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.params = list(params)
+        for param in self.params:
+            if not isinstance(param, np.ndarray) or param.dtype not in (np.float32, np.float64):
+                raise TypeError(
+                    f"params must be float32 or float64 arrays updated in place, e.g. net.params; got {param!r:.60}"
+                )
         self.lr = lr
         self.momentum = momentum
         self._velocity = [np.zeros_like(p) for p in self.params] if momentum else None
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Apply one update from gradients matching ``params`` in shape and order."""
+        if len(grads) != len(self.params) or any(g.shape != p.shape for g, p in zip(grads, self.params, strict=False)):
+            raise ValueError(
+                f"step needs one gradient per parameter, of shapes {[p.shape for p in self.params]}, "
+                f"got {[getattr(g, 'shape', g) for g in grads]}"
+            )
         if self._velocity is None:
             for param, grad in zip(self.params, grads, strict=True):
                 param -= param.dtype.type(self.lr) * grad

@@ -28,7 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import ArgumentParser, UsageError, claim_output_folder, log_messages_to, program_name, remove_if_empty
+from ._cli import (
+    ArgumentParser,
+    UsageError,
+    claim_output_folder,
+    log_messages_to,
+    program_name,
+    remove_if_empty,
+    uninterruptible,
+)
 from ._io import write_atomic
 from .data import DataUnavailableError, data_source, redact_url
 from .train import Config, add_config_arguments, build, fit, settings_from
@@ -203,7 +211,7 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
     for name in SWEPT + ("num_images",):
         settings.pop(name)
     results: dict = {
-        "command": " ".join([program_name("npsoftmax.sweep"), *argv]),
+        "command": " ".join([program_name("npsoftmax.sweep"), *(redact_url(arg) for arg in argv)]),
         "config": settings,
         "swept": plan.grid,
         "selected_by": metric,
@@ -223,19 +231,20 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
             _write_json(out / "sweep.json", results)
             described = _describe_run(record, _swept_names(plan.grid), metric)
             log.info("run %*d/%d  %s", len(str(len(configs))), index, len(configs), described)
-    except KeyboardInterrupt:
-        results["status"] = "interrupted"
+        results["status"] = "completed"
         _write_json(out / "sweep.json", results)
-        if results["runs"]:
-            plot_sweep(results, out / "sweep.png")
+        plot_sweep(results, out / "sweep.png")
+    except KeyboardInterrupt:
+        with uninterruptible():
+            results["status"] = "interrupted"
+            _write_json(out / "sweep.json", results)
+            if results["runs"]:
+                plot_sweep(results, out / "sweep.png")
         n = len(results["runs"])
         kept = "sweep.json, sweep.png" if n else "sweep.json"
         raise SweepInterrupted(
             f"interrupted: kept {n} finished run{'s' if n != 1 else ''} of {len(configs)} ({kept}) in {out}"
         ) from None
-    results["status"] = "completed"
-    _write_json(out / "sweep.json", results)
-    plot_sweep(results, out / "sweep.png")
     return results
 
 
@@ -409,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = sweep(plan, out, argv)
             log.info("\n%s\n", format_table(results))
     except UsageError as exc:
+        remove_if_empty(out, created)
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except SweepInterrupted as exc:

@@ -10,14 +10,12 @@ folder is unique, ``metrics.json`` is rewritten after every epoch, and Ctrl-C ke
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import logging
 import math
-import signal
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -32,6 +30,7 @@ from ._cli import (
     number,
     program_name,
     remove_if_empty,
+    uninterruptible,
 )
 from ._io import TEMP_PREFIX, write_atomic
 from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
@@ -169,18 +168,21 @@ def build(config: Config) -> Setup:
     """The data, model, loss and updater ``config`` describes. The same ``config.seed`` gives the same numbers."""
     model_seed, data_seed = (int(s) for s in np.random.SeedSequence(config.seed).generate_state(2))
     dtype = np.dtype(config.dtype)
-    iters = load_data_fashion_mnist(
-        config.batch_size,
-        config.data_dir,
-        download=config.download,
-        seed=data_seed,
-        standardize=config.standardize,
-        normalize_images=config.normalize_images,
-        val_split=config.val_split,
-        dtype=dtype,
-        mirrors=list(config.mirror) or None,
-        quiet=config.quiet,
-    )
+    try:
+        iters = load_data_fashion_mnist(
+            config.batch_size,
+            config.data_dir,
+            download=config.download,
+            seed=data_seed,
+            standardize=config.standardize,
+            normalize_images=config.normalize_images,
+            val_split=config.val_split,
+            dtype=dtype,
+            mirrors=list(config.mirror) or None,
+            quiet=config.quiet,
+        )
+    except ValueError as exc:  # a setting the data cannot meet, e.g. a --val-split that empties a class
+        raise UsageError(f"--val-split {config.val_split}: {exc}" if config.val_split else str(exc)) from None
     train_iter, val_iter, test_iter = iters if len(iters) == 3 else (iters[0], None, iters[1])
     net = SoftmaxRegression(784, 10, seed=model_seed, dtype=dtype)
     loss = CrossEntropyLoss(weight_decay=config.weight_decay, naive=config.loss == "naive")
@@ -231,16 +233,6 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
     return lambda batches: tqdm(batches, leave=False, unit="batch", dynamic_ncols=True)
 
 
-@contextlib.contextmanager
-def _uninterruptible() -> Iterator[None]:
-    """Hold off a second Ctrl-C while the results are written."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def run(config: Config, out: Path) -> dict:
     """Train as ``config`` says, write every output into ``out``, return the metrics written.
 
@@ -276,7 +268,7 @@ def run(config: Config, out: Path) -> dict:
         )
 
     def interrupted() -> RunStopped:
-        with _uninterruptible():
+        with uninterruptible():
             metrics.update(status="interrupted", epochs=finished[0])
             if finished[0]:
                 net.save(out / "model.npz")
@@ -448,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         with log_messages_to(sys.stdout, config.quiet):
             metrics = run(config, out)
     except UsageError as exc:
+        remove_if_empty(out, created)
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except RunStopped as exc:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._blas import one_blas_thread
 from .data import get_fashion_mnist_labels
+from .loader import MinibatchIter
 from .losses import CrossEntropyLoss, cross_entropy, loss_and_grad, naive_cross_entropy
 from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
@@ -62,31 +63,46 @@ def _as_training_loss(loss: Callable) -> CrossEntropyLoss:
     )
 
 
-def train_epoch_ch3(net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD) -> tuple[float, float]:
+def train_epoch_ch3(
+    net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD, *, check_input: bool | None = None
+) -> tuple[float, float]:
     """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``, as the seed's.
 
     As in the seed, loss and accuracy are averaged over the batches as they are trained on, each batch
-    scored before its update.
+    scored before its update. ``updater`` takes the gradients, ``updater.step((dW, db))``, as
+    :class:`npsoftmax.SGD` does. Batches are checked as :func:`npsoftmax.loss_and_grad` checks its input, except
+    an :class:`npsoftmax.MinibatchIter`'s, which are valid by construction (``check_input`` overrides).
 
     Raises
     ------
     TrainingDiverged
         As soon as a batch's loss is NaN or infinite (the parameters are left as they were before it).
     TypeError
-        A ``loss`` whose gradient npsoftmax does not know.
+        A ``loss`` whose gradient npsoftmax does not know, an ``updater`` without ``step``.
+    ValueError
+        A batch that does not fit the model (see :func:`npsoftmax.loss_and_grad`), no batch at all.
     """
     loss = _as_training_loss(loss)
+    if not callable(getattr(updater, "step", None)):
+        raise TypeError(
+            f"updater must have a step(grads) method, such as nps.SGD(net.params, lr), got {updater!r}: d2l's "
+            f"updater(batch_size) reads the gradients autograd leaves in .grad, and npsoftmax has no autograd"
+        )
+    if check_input is None:
+        check_input = not isinstance(train_iter, MinibatchIter)
     metric = Accumulator(3)  # sum of losses, number correct, number of examples
     with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
         for X, y in train_iter:
             batch_loss, dW, db, logits = loss_and_grad(
-                X, y, *net.params, loss.weight_decay, naive=loss.naive, check_input=False, return_logits=True
+                X, y, *net.params, loss.weight_decay, naive=loss.naive, check_input=check_input, return_logits=True
             )
             if not math.isfinite(batch_loss):
                 overflow = " (the naive softmax overflowed: exp of a logit above 88.7)" if loss.naive else ""
                 raise TrainingDiverged(f"the training loss became {float(batch_loss)}{overflow}")
             updater.step((dW, db))
             metric.add(float(batch_loss) * len(y), accuracy(logits, y), len(y))
+    if metric[2] == 0:
+        raise ValueError("train_iter yielded no examples")
     if not all(np.isfinite(p).all() for p in net.params):
         raise TrainingDiverged("the weights became NaN or infinite")
     return metric[0] / metric[2], metric[1] / metric[2]
@@ -128,6 +144,8 @@ def train_ch3(
         One dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc`` (and ``val_loss``,
         ``val_acc``), ``seconds`` (the training pass) and ``eval_seconds``.
     """
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
     if patience is not None and (val_iter is None or patience < 1):
         raise ValueError(f"early stopping needs a val_iter and a patience >= 1, got patience {patience!r}")
     animator = None
@@ -146,13 +164,17 @@ def train_ch3(
         )
     base_lr = updater.lr
     history = History()
-    best = {"val_loss": math.inf}
+    best = {"val_loss": math.inf, "epoch": 0, "params": None}
     try:
         for epoch in range(num_epochs):
             updater.lr = schedule(base_lr, epoch, num_epochs)
             start = time.perf_counter()
             train_loss, train_acc = train_epoch_ch3(
-                net, progress(train_iter) if progress else train_iter, loss, updater
+                net,
+                progress(train_iter) if progress else train_iter,
+                loss,
+                updater,
+                check_input=not isinstance(train_iter, MinibatchIter),
             )
             seconds = time.perf_counter() - start
             record = {"epoch": epoch + 1, "lr": updater.lr, "train_loss": train_loss, "train_acc": train_acc}
@@ -180,7 +202,7 @@ def train_ch3(
         updater.lr = base_lr
         if animator is not None:
             animator.flush()
-    if patience is not None:
+    if patience is not None and best["params"] is not None:
         for param, saved in zip(net.params, best["params"], strict=True):
             param[...] = saved
         history.best_epoch = best["epoch"]
@@ -195,8 +217,8 @@ def predict_ch3(net: SoftmaxRegression, test_iter: Iterable, n: int = 6, path: s
     """
     from .plots import plot_predictions
 
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 100:
+        raise ValueError(f"n must be an integer from 1 to 100 (a larger grid is unreadable), got {n!r}")
     images, labels = [], []
     for X, y in test_iter:
         images.append(X[: n - sum(map(len, labels))].copy())

@@ -68,12 +68,14 @@ def test_every_source_failing_exits_1_with_the_report(tmp_path, capsys):
         ([], {"NPSOFTMAX_MIRRORS": "http://a/,"}, "NPSOFTMAX_MIRRORS: empty mirror"),
         (["--data-dir", "{file}"], {}, "is a file; give a folder"),
         (["--no-such-option"], {}, "unrecognized arguments"),
+        (["--data", "{file}"], {}, "unrecognized arguments: --data"),
     ],
 )
 def test_usage_errors_exit_2(args, env, message, tmp_path):
     (tmp_path / "file").write_text("")
     result = cli(*[arg.format(file=tmp_path / "file") for arg in args], **env)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_help():
@@ -117,8 +119,7 @@ def test_a_full_disk_fails_that_source_and_the_next_one_is_used(tmp_path, real_m
     assert f"{TRAIN_GZ}: verified, from {REAL_DATA}" in result.stderr
     assert (
         f"cannot write the caches in {home} (Not enough free space to write 47040000 bytes after offset 128; they "
-        "take 55 MB): using the data from memory"
-        in result.stderr
+        "take 55 MB): using the data from memory" in result.stderr
     )
     assert "Traceback" not in result.stderr
     ready, files = result.stdout.split("files:\n")

@@ -111,6 +111,8 @@ def test_with_batch_size_keeps_data_and_normalization(data):
         ({"std": 0.0}, "std must be > 0"),
         ({"std": np.inf}, "std must be a finite scalar"),
         ({"mean": np.zeros(3)}, "mean must be a finite scalar"),
+        ({"dtype": np.int32}, "dtype must be float32 or float64"),
+        ({"dtype": np.float16}, "dtype must be float32 or float64"),
     ],
 )
 def test_bad_iterator_arguments(data, kwargs, message):

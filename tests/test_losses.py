@@ -396,3 +396,15 @@ def test_log_softmax_is_minus_infinity_only_below_the_dtype_range():
     assert got[0, 0] == 0 and got[0, 1] == -np.inf
     Z64 = Z.astype(np.float64)
     np.testing.assert_allclose(nps.log_softmax(Z64), [[0.0, Z64[0, 1] - Z64[0, 0]]], rtol=1e-15)
+
+
+def test_empty_batches_sum_to_zero_without_a_warning_and_have_no_mean():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nps.cross_entropy(np.zeros((0, 10)), np.zeros(0, int), reduction="sum") == 0
+        assert nps.naive_cross_entropy(np.zeros((0, 10)), np.zeros(0, int), reduction="sum") == 0
+    for loss in (nps.cross_entropy, nps.naive_cross_entropy):
+        with pytest.raises(ValueError, match="mean cross-entropy of 0 examples"):
+            loss(np.zeros((0, 10)), np.zeros(0, int))

@@ -141,3 +141,15 @@ def test_schedules():
     lrs = [nps.cosine_lr(0.1, e, 10) for e in range(10)]
     assert lrs[0] == 0.1 and all(a > b > 0 for a, b in zip(lrs, lrs[1:], strict=False))
     assert lrs[5] == pytest.approx(0.05)
+
+
+def test_sgd_refuses_what_it_cannot_update_and_gradients_that_do_not_fit():
+    W, b = np.zeros((4, 3), np.float32), np.zeros(3, np.float32)
+    for params in ([np.zeros(3, int)], [(1.0, 2.0)]):
+        with pytest.raises(TypeError, match="float32 or float64 arrays"):
+            nps.SGD(params, lr=0.1)
+    sgd = nps.SGD([W, b], lr=0.1)
+    for grads in ([np.zeros((4, 3)), np.zeros(1)], [np.zeros((4, 3))]):
+        with pytest.raises(ValueError, match="one gradient per parameter"):
+            sgd.step(grads)
+    assert not W.any() and not b.any()

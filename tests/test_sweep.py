@@ -226,3 +226,25 @@ def test_a_small_sweep_on_the_real_data(fashion_mnist_home, tmp_path, capsys, mo
     assert results["best"]["val_acc"] == max(r["val_acc"] for r in results["runs"])
     assert "selected on the validation set" in stdout
     assert_real_png(out / "sweep.png")
+
+
+def test_the_recorded_command_never_holds_a_password(synthetic_data, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = [
+        "--lr",
+        0.1,
+        "--epochs",
+        1,
+        "--quiet",
+        "--out",
+        out,
+        "--mirror",
+        synthetic_data,
+        "--mirror=http://alice:s3cret@127.0.0.1:9/fm/",
+    ]
+    status, stdout, stderr = run_main(args, capsys)
+    assert status == 0, stderr
+    assert "s3cret" not in stdout + stderr
+    for path in out.iterdir():
+        assert b"s3cret" not in path.read_bytes(), path.name
+    assert "--mirror=http://***@127.0.0.1:9/fm/" in json.loads((out / "sweep.json").read_text())["command"]

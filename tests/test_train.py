@@ -164,6 +164,17 @@ def test_overwrite_replaces_the_old_run_whole(tmp_path, synthetic_data, capsys):
     assert not (out / "model.npz").exists() and not (out / "predictions.png").exists()  # none of the old run
 
 
+def test_a_refused_out_is_left_as_it_was_even_its_temporaries(tmp_path, synthetic_data, capsys):
+    out = tmp_path / "run"
+    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 0
+    running = out / ".npsoftmax-tmp-curves.png-1a2b3c4d"  # another run's file in the making
+    running.write_bytes(b"half")
+    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 2
+    assert running.read_bytes() == b"half"
+    status, _, stderr = run_main(["--out", "", "--epochs", "1"], capsys)
+    assert status == 2 and stderr.endswith("error: --out is empty; give a folder\n")
+
+
 def test_overwrite_refuses_a_folder_that_is_not_a_run(tmp_path, synthetic_data, capsys):
     (tmp_path / "notes.txt").write_text("mine")
     status, _, stderr = run_main(["--out", str(tmp_path), "--overwrite", "--epochs", "1"], capsys)
@@ -311,6 +322,8 @@ def run_cli(*args, cwd=None, env=None, program=None):
         (["--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
         (["--loss", "hinge"], "--loss: invalid choice: 'hinge'"),
         (["--mirror", "ftp://host/x"], "--mirror"),
+        (["--val-split", "1e-5"], "--val-split 1e-05: a split of 1e-05 leaves class 0 (6000 examples) with 0 held out"),
+        (["--val-split", "0.99999"], "with 6000 held out and 0 for training"),
     ],
 )
 def test_usage_errors_exit_2(args, message, tmp_path):

@@ -191,3 +191,30 @@ def test_animator_takes_numpy_scalars_and_zero_d_arrays():
     animator.add(np.int64(1), [np.float32(0.5), np.array(0.7)])
     animator.add(2, np.array([0.4, 0.8]))
     assert [[float(v) for v in ys] for ys in animator.Y] == [[0.5, 0.4], [pytest.approx(0.7), pytest.approx(0.8)]]
+
+
+def test_train_epoch_ch3_checks_batches_it_did_not_make(iters) -> None:
+    net = nps.SoftmaxRegression(seed=0)
+    X = np.random.default_rng(0).random((8, 784), dtype=np.float32)
+    updater = nps.SGD(net.params, lr=0.1)
+    for y, message in ((np.full(8, -1), r"labels must lie in \[0, 10\)"), (np.zeros(8), "integer array")):
+        with pytest.raises(ValueError, match=message):
+            nps.train_epoch_ch3(net, [(X, y)], nps.cross_entropy, updater)
+    with pytest.raises(ValueError, match="yielded no examples"):
+        nps.train_epoch_ch3(net, [], nps.cross_entropy, updater)
+    with pytest.raises(TypeError, match="step"):
+        nps.train_epoch_ch3(net, [(X, np.zeros(8, int))], nps.cross_entropy, lambda batch_size: None)
+
+
+@pytest.mark.parametrize("num_epochs", [0, -3, 2.5, True])
+def test_train_ch3_refuses_a_bad_number_of_epochs(iters, num_epochs) -> None:
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    with pytest.raises(ValueError, match="num_epochs must be a positive integer"):
+        nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, num_epochs, nps.SGD(net.params, lr=0.1))
+
+
+@pytest.mark.parametrize("n", [0, 101, 2.0])
+def test_predict_ch3_refuses_an_unreadable_grid(iters, n) -> None:
+    with pytest.raises(ValueError, match="from 1 to 100"):
+        nps.predict_ch3(nps.SoftmaxRegression(seed=0), iters[1], n=n)
