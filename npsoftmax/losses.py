@@ -372,7 +372,7 @@ def loss_and_grad(
     if weight_decay:
         loss += W.dtype.type(0.5 * weight_decay) * np.vdot(W, W)
 
-    # Backward: dL/dlogits = (softmax(logits) - onehot(y)) / n, then through Z = X W + b.
+    # Backward: dL/dlogits = (softmax(logits) - onehot(y)) / n, then through logits = X W + b.
     dlogits = np.exp(log_probs)
     dlogits[rows, y] -= 1
     dlogits /= n
