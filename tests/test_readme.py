@@ -215,3 +215,21 @@ def test_the_accuracy_table_quotes_real_runs():
     for name in ("torch-scratch", "sklearn-logreg", "sklearn-sgd"):
         assert f"| {systems[name]['test_acc']:.4f} |" in text, name
     assert f"until converged, {systems['sklearn-logreg']['median_epoch_seconds']:.1f} s" in text
+
+
+def test_the_opening_console_shows_what_the_command_prints(tmp_path, fashion_mnist_home, capsys):
+    """The default run's lines as the README opens with them, timings and the output folder aside."""
+    from npsoftmax import train
+
+    block = README.read_text().split("```console\n$ python -m npsoftmax.train\n", 1)[1].split("```", 1)[0]
+    shown = [line for line in block.splitlines() if line != "..."]
+    out = tmp_path / "run"
+    assert train.main(["--data-dir", str(fashion_mnist_home), "--no-download", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+
+    def untimed(line):
+        return re.sub(r"[\d.]+ s \(\+[\d.]+ s eval\)|to \S+$", "", line)
+
+    printed = [untimed(line) for line in printed]
+    for line in shown:
+        assert untimed(line) in printed, line
