@@ -83,6 +83,36 @@ class UsageError(Exception):
     """A setting the user got wrong: exit status 2, like argparse's own errors."""
 
 
+class Stopped(Exception):
+    """A command that ended without completing (diverged: 1, interrupted: 130) after writing what it had; the
+    message says what was kept."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def exit_status(prog: str, exc: BaseException, out: Path | None, created: bool, before: str) -> int:
+    """Say in one line why a command did not complete, and return its exit status.
+
+    ``exc`` is a :class:`UsageError` (2), a :class:`Stopped` (its own status), a ``KeyboardInterrupt`` that came
+    ``before`` anything was written (130), or a runtime failure such as a missing data set (1). Unless the command
+    stopped after writing, an ``out`` it created and left empty is removed.
+    """
+    if isinstance(exc, Stopped):
+        print(f"{'error: ' if exc.status == 1 else ''}{exc}", file=sys.stderr)
+        return exc.status
+    remove_if_empty(out, created)
+    if isinstance(exc, UsageError):
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"interrupted before {before}; nothing was written", file=sys.stderr)
+        return 130
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
 def claim_output_folder(
     out: str | None, overwrite: bool, *, outputs: Sequence[str], default_parent: str, kind: str
 ) -> tuple[Path, bool]:

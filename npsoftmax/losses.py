@@ -60,7 +60,7 @@ def check_float_array(name: str, a: ArrayLike, finite: bool = True) -> np.ndarra
     return a
 
 
-def _check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
+def check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
     """Return ``y`` as an integer array of shape (n,), checking dtype, shape and range [0, k)."""
     y = np.asarray(y)
     if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
@@ -68,7 +68,9 @@ def _check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"labels y must be 1-D of shape ({n},), got shape {y.shape}")
     if y.shape[0] != n:
-        raise ValueError(f"labels y has {y.shape[0]} entries but there are {n} examples (rows); they must match")
+        raise ValueError(
+            f"labels y has {y.shape[0]} entries but there are {n} examples (rows); they must match, shape ({n},)"
+        )
     if n and (y.min() < 0 or y.max() >= k):
         bad = y[(y < 0) | (y >= k)]
         raise ValueError(
@@ -118,7 +120,7 @@ def check_problem(
     X = flatten_examples(X, d)
     if X.shape[0] == 0:
         raise ValueError("X holds no examples (0 rows); a loss needs at least one")
-    y = _check_labels(y, X.shape[0], k)
+    y = check_labels(y, X.shape[0], k)
     check_float_array("X", X)
     dtype = np.result_type(X.dtype, W.dtype, b.dtype)
     return X.astype(dtype, copy=False), y, W.astype(dtype, copy=False), b.astype(dtype, copy=False)
@@ -248,7 +250,7 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     logits = _check_logits(logits)
-    y = _check_labels(y, logits.shape[0], logits.shape[1])
+    y = check_labels(y, logits.shape[0], logits.shape[1])
     if reduction == "mean" and len(y) == 0:
         raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
     losses = -log_softmax(logits)[np.arange(len(y)), y]
@@ -267,7 +269,7 @@ def naive_cross_entropy(y_hat: ArrayLike, y: ArrayLike, reduction: Reduction = "
     y_hat = check_float_array("y_hat", y_hat, finite=False)
     if y_hat.ndim != 2:
         raise ValueError(f"y_hat must be 2-D of shape (n_examples, n_classes), got shape {y_hat.shape}")
-    y = _check_labels(y, y_hat.shape[0], y_hat.shape[1])
+    y = check_labels(y, y_hat.shape[0], y_hat.shape[1])
     if reduction == "mean" and len(y) == 0:
         raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._blas import one_blas_thread
-from .losses import check_float_array, cross_entropy
+from .losses import check_float_array, check_labels, cross_entropy
 
 __all__ = [
     "accuracy",
@@ -148,17 +148,6 @@ class CoverageCurve(NamedTuple):
     accuracy: np.ndarray
 
 
-def _check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels y must be an integer array, got dtype {y.dtype}; use y.astype(int)")
-    if y.shape != (n,):
-        raise ValueError(f"labels y must have shape ({n},), one per row of the scores, got shape {y.shape}")
-    if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"labels y must lie in [0, {k}) for {k} classes, got values {y.min()}..{y.max()}")
-    return y
-
-
 def _check_scores(
     name: str, scores: ArrayLike, y: ArrayLike, probabilities: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +167,7 @@ def _check_scores(
                 f"{scores.min():.4g}..{scores.max():.4g}, row sums {row_sums.min():.6g}..{row_sums.max():.6g}); "
                 f"pass softmax(logits)"
             )
-    return scores, _check_labels(y, *scores.shape)
+    return scores, check_labels(y, *scores.shape)
 
 
 def _check_n_bins(n_bins: int) -> int:

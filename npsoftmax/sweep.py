@@ -30,11 +30,12 @@ import numpy as np
 
 from ._cli import (
     ArgumentParser,
+    Stopped,
     UsageError,
     claim_output_folder,
+    exit_status,
     log_messages_to,
     program_name,
-    remove_if_empty,
     uninterruptible,
 )
 from ._io import write_atomic
@@ -124,10 +125,6 @@ def parse_sweep(argv: Sequence[str] | None = None, prog: str | None = None) -> S
 # The sweep: one run per combination, the records rewritten after each.
 
 
-class SweepInterrupted(Exception):
-    """Ctrl-C during a sweep; the finished runs were written."""
-
-
 def _write_json(path: Path, payload: dict) -> None:
     text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     write_atomic(path, lambda f: f.write(text.encode()))
@@ -200,7 +197,7 @@ def rank_settings(records: list[dict], metric: str) -> list[dict]:
 def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
     """Run every combination of ``plan``, writing ``out/sweep.json`` after each and ``out/sweep.png`` at the end.
 
-    Raises :class:`SweepInterrupted` on Ctrl-C, after writing the finished runs.
+    Raises :class:`npsoftmax._cli.Stopped` (status 130) on Ctrl-C, after writing the finished runs.
     """
     configs = plan.configs()
     metric = "val_acc" if plan.base.val_split is not None else "test_acc"
@@ -242,8 +239,8 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
                 plot_sweep(results, out / "sweep.png")
         n = len(results["runs"])
         kept = "sweep.json, sweep.png" if n else "sweep.json"
-        raise SweepInterrupted(
-            f"interrupted: kept {n} finished run{'s' if n != 1 else ''} of {len(configs)} ({kept}) in {out}"
+        raise Stopped(
+            f"interrupted: kept {n} finished run{'s' if n != 1 else ''} of {len(configs)} ({kept}) in {out}", 130
         ) from None
     return results
 
@@ -417,21 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with log_messages_to(sys.stdout, plan.base.quiet):
             results = sweep(plan, out, argv)
             log.info("\n%s\n", format_table(results))
-    except UsageError as exc:
-        remove_if_empty(out, created)
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except SweepInterrupted as exc:
-        print(exc, file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        remove_if_empty(out, created)
-        print("interrupted before the first run finished; nothing was written", file=sys.stderr)
-        return 130
-    except (DataUnavailableError, OSError) as exc:
-        remove_if_empty(out, created)
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
+        return exit_status(prog, exc, out, created, before="the first run finished")
     for line in describe_best(results):
         print(line)
     print(f"wrote {', '.join(OUTPUTS)} to {out}")

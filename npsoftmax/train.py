@@ -24,8 +24,10 @@ import numpy as np
 
 from ._cli import (
     ArgumentParser,
+    Stopped,
     UsageError,
     claim_output_folder,
+    exit_status,
     log_messages_to,
     number,
     program_name,
@@ -143,14 +145,6 @@ PRESETS: dict[str, dict] = {
 }
 
 
-class RunStopped(Exception):
-    """The run ended without completing (diverged, interrupted); the message says what was kept."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Training, as the library does it: data, model, loss, updater, then train_ch3.
 
@@ -236,7 +230,7 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
 def run(config: Config, out: Path) -> dict:
     """Train as ``config`` says, write every output into ``out``, return the metrics written.
 
-    Raises :class:`RunStopped` when training diverges or is interrupted, after writing what was finished.
+    Raises :class:`Stopped` when training diverges or is interrupted, after writing what was finished.
     """
     setup = build(config)
     net = setup.net
@@ -267,7 +261,7 @@ def run(config: Config, out: Path) -> dict:
             record["eval_seconds"],
         )
 
-    def interrupted() -> RunStopped:
+    def interrupted() -> Stopped:
         with uninterruptible():
             metrics.update(status="interrupted", epochs=finished[0])
             if finished[0]:
@@ -275,9 +269,7 @@ def run(config: Config, out: Path) -> dict:
             _write_json(out / "metrics.json", metrics)
         kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
         n = len(finished[0])
-        return RunStopped(
-            f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", 130
-        )
+        return Stopped(f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", 130)
 
     try:
         history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
@@ -285,7 +277,7 @@ def run(config: Config, out: Path) -> dict:
         metrics["status"] = "diverged"
         _write_json(out / "metrics.json", metrics)
         epoch = len(metrics["epochs"]) + 1
-        raise RunStopped(
+        raise Stopped(
             f"training diverged in epoch {epoch} ({exc}) with --lr {config.lr:g}; try a smaller learning rate, "
             f"e.g. --lr {config.lr / 10:g}. No model was saved; metrics.json in {out} holds the epochs before it.",
             status=1,
@@ -439,21 +431,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         with log_messages_to(sys.stdout, config.quiet):
             metrics = run(config, out)
-    except UsageError as exc:
-        remove_if_empty(out, created)
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except RunStopped as exc:
-        print(f"{'error: ' if exc.status == 1 else ''}{exc}", file=sys.stderr)
-        return exc.status
-    except KeyboardInterrupt:
-        remove_if_empty(out, created)
-        print("interrupted before training started; nothing was written", file=sys.stderr)
-        return 130
-    except (DataUnavailableError, OSError) as exc:
-        remove_if_empty(out, created)
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
+        return exit_status(prog, exc, out, created, before="training started")
     print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}")
     return 0
 
