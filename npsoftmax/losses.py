@@ -5,10 +5,10 @@
 ``dW``, ``db``), with the derivation in its docstring. The training loop calls the same function with
 ``check_input=False`` (scikit-learn's idiom): one computation, checked at the public boundary only.
 
-Every function here checks its inputs through one checker and raises ``ValueError`` naming the problem, or
-``TypeError`` for complex or non-numeric arrays. Integers and booleans are computed in float64, float16 in
-float32 (its range ends at 65504, so ``exp`` would overflow on modest logits); float32 and float64 keep
-their dtype.
+Every function here checks its inputs through :mod:`npsoftmax.validation` and raises ``ValueError`` naming
+the problem, or ``TypeError`` for complex or non-numeric arrays. Integers and booleans are computed in float64,
+float16 in float32 (its range ends at 65504, so ``exp`` would overflow on modest logits); float32 and float64
+keep their dtype.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .validation import check_float_array as check_float_array  # plots.py imports it from here
+from .validation import (
+    check_problem,
+    check_reduction,
+    check_scalar,
+    check_scores,
+    check_softmax_input,
+)
+
 __all__ = [
     "softmax",
     "log_softmax",
@@ -27,114 +36,13 @@ __all__ = [
     "naive_cross_entropy",
     "loss_and_grad",
     "CrossEntropyLoss",
-    "check_float_array",
 ]
 
 Reduction = Literal["mean", "sum", "none"]
 
 
 # --------------------------------------------------------------------------------------------------------
-# Input checks, shared by every public entry point.
-
-
-def check_float_array(name: str, a: ArrayLike, finite: bool = True) -> np.ndarray:
-    """Return ``a`` as a float32 or float64 array, refusing what cannot be computed on correctly.
-
-    Integers and booleans become float64, float16 becomes float32. Complex, string and object arrays raise
-    ``TypeError``; with ``finite``, NaN or infinity raises ``ValueError``. ``name`` goes into the message.
-    """
-    a = np.asarray(a)
-    if np.iscomplexobj(a):
-        raise TypeError(f"{name} is complex ({a.dtype}); softmax regression is defined on real numbers only")
-    if a.dtype == np.float16:
-        a = a.astype(np.float32)
-    elif not np.issubdtype(a.dtype, np.floating):
-        if not (np.issubdtype(a.dtype, np.integer) or a.dtype == bool):
-            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-        a = a.astype(np.float64)
-    elif a.dtype not in (np.float32, np.float64):
-        a = a.astype(np.float64)
-    if finite and not np.all(np.isfinite(a)):
-        n_bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s); clean the input first")
-    return a
-
-
-def check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
-    """Return ``y`` as an integer array of shape (n,), checking dtype, shape and range [0, k)."""
-    y = np.asarray(y)
-    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels y must be an integer array, got dtype {y.dtype}; use y.astype(int)")
-    if y.ndim != 1:
-        raise ValueError(f"labels y must be 1-D of shape ({n},), got shape {y.shape}")
-    if y.shape[0] != n:
-        raise ValueError(
-            f"labels y has {y.shape[0]} entries but there are {n} examples (rows); they must match, shape ({n},)"
-        )
-    if n and (y.min() < 0 or y.max() >= k):
-        bad = y[(y < 0) | (y >= k)]
-        raise ValueError(
-            f"labels must lie in [0, {k}) for {k} classes; got {bad.size} outside, e.g. {bad[0]} "
-            f"(min {y.min()}, max {y.max()})"
-        )
-    return y
-
-
-def _check_logits(logits: ArrayLike) -> np.ndarray:
-    logits = check_float_array("logits", logits)
-    if logits.ndim != 2:
-        raise ValueError(f"logits must be 2-D of shape (n_examples, n_classes), got shape {logits.shape}")
-    if logits.shape[1] < 1:
-        raise ValueError("logits must have at least one class (column)")
-    return logits
-
-
-def flatten_examples(X: ArrayLike, n_features: int) -> np.ndarray:
-    """``X`` of shape (n, d), (n, h, w) or (n, c, h, w) as (n, d), like the seed's ``X.reshape((-1, d))``."""
-    X = check_float_array("X", X, finite=False)
-    if X.ndim not in (2, 3, 4):
-        raise ValueError(f"X must be (n, d), (n, height, width) or (n, channels, height, width); got shape {X.shape}")
-    X2 = X.reshape(X.shape[0], int(np.prod(X.shape[1:])))
-    if X2.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X2.shape[1]} features per example (shape {X.shape}) but W has {n_features} rows; "
-            f"W must be (n_features, n_classes)"
-        )
-    return X2
-
-
-def check_problem(
-    X: ArrayLike, y: ArrayLike, W: ArrayLike, b: ArrayLike
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate a softmax-regression problem and return ``(X2d, y, W, b)`` in one common floating dtype."""
-    W = check_float_array("W", W)
-    b = check_float_array("b", b)
-    if W.ndim != 2 or 0 in W.shape:
-        raise ValueError(f"W must be 2-D of shape (n_features, n_classes), both >= 1, got shape {W.shape}")
-    d, k = W.shape
-    if b.shape != (k,):
-        raise ValueError(f"b must have shape ({k},) to match W of shape {W.shape}, got shape {b.shape}")
-    X = np.asarray(X)
-    if X.dtype.kind in "biu":  # pixels: computed in the parameters' precision
-        X = X.astype(np.result_type(W.dtype, b.dtype))
-    X = flatten_examples(X, d)
-    if X.shape[0] == 0:
-        raise ValueError("X holds no examples (0 rows); a loss needs at least one")
-    y = check_labels(y, X.shape[0], k)
-    check_float_array("X", X)
-    dtype = np.result_type(X.dtype, W.dtype, b.dtype)
-    return X.astype(dtype, copy=False), y, W.astype(dtype, copy=False), b.astype(dtype, copy=False)
-
-
-def _check_weight_decay(weight_decay: float) -> float:
-    weight_decay = float(weight_decay)
-    if not (np.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
-    return weight_decay
-
-
-# --------------------------------------------------------------------------------------------------------
-# Softmax and log-softmax, stable, and the seed's naive softmax beside them.
+# Softmax and log-softmax, stable, and d2l's naive softmax beside them.
 
 
 def _row_max(Z: np.ndarray, axis: int) -> np.ndarray:
@@ -173,7 +81,7 @@ def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
     ``z_j - m`` is (the only ``-inf`` is a log-probability below the dtype's range, e.g. float32 logits
     ``[3e38, -3e38]``, whose true value -6e38 is not a float32).
     """
-    Z = check_float_array("Z", Z, finite=False)
+    Z, axis = check_softmax_input(Z, axis)
     with np.errstate(over="ignore"):  # a difference below the dtype's range rounds to -inf, as it should
         shifted = Z - _row_max(Z, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -182,7 +90,7 @@ def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
 def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
     """Numerically stable softmax: ``exp(Z - max) / sum(exp(Z - max))`` along ``axis``.
 
-    The seed's ``exp(X) / exp(X).sum(1, keepdim=True)`` (:func:`naive_softmax`) returns ``inf / inf = nan``
+    d2l's ``exp(X) / exp(X).sum(1, keepdim=True)`` (:func:`naive_softmax`) returns ``inf / inf = nan``
     once a float32 logit passes about 88.7; subtracting the row max first changes nothing mathematically and
     keeps every ``exp`` argument <= 0.
 
@@ -196,27 +104,27 @@ def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
     -------
     ndarray of the same shape as ``Z``, entries in [0, 1], summing to 1 along ``axis``.
     """
-    Z = check_float_array("Z", Z, finite=False)
+    Z, axis = check_softmax_input(Z, axis)
     E = np.exp(Z - _row_max(Z, axis))
     E /= np.sum(E, axis=axis, keepdims=True)
     return E
 
 
 def naive_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
-    """The seed's softmax, ``exp(Z) / exp(Z).sum()``, kept to show where it breaks; use :func:`softmax`.
+    """d2l's softmax, ``exp(Z) / exp(Z).sum()``, kept to show where it breaks; use :func:`softmax`.
 
     In float32 ``exp`` overflows to ``inf`` past 88.7 and the row becomes ``inf / inf = nan``; a row whose
     logits are all below about -103 underflows to ``0 / 0 = nan``. Overflow warnings are silenced: the NaN is
     the lesson.
     """
-    Z = check_float_array("Z", Z, finite=False)
+    Z, axis = check_softmax_input(Z, axis)
     with np.errstate(over="ignore", invalid="ignore"):
         X_exp = np.exp(Z)
         return X_exp / X_exp.sum(axis=axis, keepdims=True)
 
 
 # --------------------------------------------------------------------------------------------------------
-# Cross-entropy: on logits (stable), and the seed's on probabilities (naive).
+# Cross-entropy: on logits (stable), and d2l's on probabilities (naive).
 
 
 def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
@@ -247,31 +155,21 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
     TypeError
         Complex or non-numeric logits.
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    logits = _check_logits(logits)
-    y = check_labels(y, logits.shape[0], logits.shape[1])
-    if reduction == "mean" and len(y) == 0:
-        raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
+    logits, y = check_scores("logits", logits, y)
+    check_reduction(reduction, len(y))
     losses = -log_softmax(logits)[np.arange(len(y)), y]
     return _reduce(losses, reduction)
 
 
 def naive_cross_entropy(y_hat: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
-    """The seed's ``-log(y_hat[range(n), y])`` on probabilities ``y_hat``; kept to show where it breaks.
+    """d2l's ``-log(y_hat[range(n), y])`` on probabilities ``y_hat``; kept to show where it breaks.
 
     A probability that underflowed to 0 gives ``inf``, a NaN probability gives NaN. Passed as the ``loss`` of
     :func:`npsoftmax.train_epoch_ch3`, training computes ``y_hat`` with :func:`naive_softmax`, and the
     gradient is the same hand-derived one, so the run breaks exactly where these formulas do.
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    y_hat = check_float_array("y_hat", y_hat, finite=False)
-    if y_hat.ndim != 2:
-        raise ValueError(f"y_hat must be 2-D of shape (n_examples, n_classes), got shape {y_hat.shape}")
-    y = check_labels(y, y_hat.shape[0], y_hat.shape[1])
-    if reduction == "mean" and len(y) == 0:
-        raise ValueError("the mean cross-entropy of 0 examples is undefined; use reduction='sum'")
+    y_hat, y = check_scores("y_hat", y_hat, y, finite=False)
+    check_reduction(reduction, len(y))
     with np.errstate(divide="ignore", invalid="ignore"):
         losses = -np.log(y_hat[np.arange(len(y)), y])
     return _reduce(losses, reduction)
@@ -303,7 +201,7 @@ def loss_and_grad(
     Parameters
     ----------
     X : array_like of shape (n, d), (n, 28, 28) or (n, 1, 28, 28)
-        Examples; images are flattened to (n, d) like the seed's ``X.reshape((-1, W.shape[0]))``.
+        Examples; images are flattened to (n, d) like d2l's ``X.reshape((-1, W.shape[0]))``.
     y : array_like of int, shape (n,)
         True classes in ``[0, k)``.
     W : array_like of shape (d, k)
@@ -311,7 +209,7 @@ def loss_and_grad(
     weight_decay : float, default 0.0
         L2 penalty strength, >= 0.
     naive : bool, default False
-        Compute the forward pass with the seed's formulas (:func:`naive_softmax`, then ``-log`` of the
+        Compute the forward pass with d2l's formulas (:func:`naive_softmax`, then ``-log`` of the
         probability): it overflows to NaN where the default log-sum-exp does not. The backward pass is the same.
     check_input : bool, default True
         Validate and convert the inputs. The training loop passes False: its arrays come from a loader and a
@@ -355,7 +253,7 @@ def loss_and_grad(
     ``exp(log_probs)``, so the forward and backward passes share one softmax.
     """
     if check_input:
-        weight_decay = _check_weight_decay(weight_decay)
+        weight_decay = check_scalar(weight_decay, "weight_decay", float, min_val=0)
         X, y, W, b = check_problem(X, y, W, b)
     else:
         X = X.reshape(X.shape[0], -1)
@@ -390,7 +288,7 @@ def loss_and_grad(
 
 @dataclass(frozen=True)
 class CrossEntropyLoss:
-    """The loss a training loop minimizes, with its settings: an L2 penalty, or the seed's naive formulas.
+    """The loss a training loop minimizes, with its settings: an L2 penalty, or d2l's naive formulas.
 
     ``nps.cross_entropy`` itself is the common case (``CrossEntropyLoss()``); this object is for the others,
     e.g. ``train_epoch_ch3(net, train_iter, CrossEntropyLoss(weight_decay=3e-3), updater)``. Called on
@@ -402,7 +300,7 @@ class CrossEntropyLoss:
     naive: bool = False
 
     def __post_init__(self) -> None:
-        _check_weight_decay(self.weight_decay)
+        check_scalar(self.weight_decay, "weight_decay", float, min_val=0)
 
     def __call__(self, logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
         if self.naive:

@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._blas import one_blas_thread
-from .losses import check_float_array, check_labels, cross_entropy
+from .losses import cross_entropy
+from .validation import check_float_array, check_labels
 
 __all__ = [
     "accuracy",

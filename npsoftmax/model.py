@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from ._io import write_atomic
-from .losses import check_problem, flatten_examples, softmax
+from .losses import softmax
+from .validation import check_problem, flatten_examples
 
 __all__ = ["SoftmaxRegression"]
 

@@ -346,8 +346,13 @@ def test_bad_logits_reduction_and_weight_decay_are_rejected():
     with pytest.raises(ValueError, match="reduction must be"):
         nps.cross_entropy(np.zeros((1, 3)), np.array([0]), reduction="avg")
     X, y, W, b = make_problem(4, 3, 3, np.float64)
-    for bad in (-0.1, np.nan, np.inf):
-        with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
+    for bad, message in (
+        (-0.1, r"weight_decay must be a number in \[0, inf\), got -0.1$"),
+        (np.nan, r"weight_decay must be a finite number in \[0, inf\), got nan$"),
+        (np.inf, r"weight_decay must be a finite number in \[0, inf\), got inf$"),
+        (True, r"weight_decay must be a number in \[0, inf\), got True$"),
+    ):
+        with pytest.raises(ValueError, match=message):
             nps.loss_and_grad(X, y, W, b, weight_decay=bad)
     with pytest.raises(ValueError, match="weight_decay"):
         nps.CrossEntropyLoss(weight_decay=-1)
