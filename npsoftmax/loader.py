@@ -1,85 +1,55 @@
 """Minibatch iterators in the shape of d2l's ``load_data_fashion_mnist``, built for speed.
 
-The images stay ``uint8`` (47 MB for the training set, memory-mapped from the cache) and batches are
-converted to float inside buffers that are reused for the whole pass: a shuffled batch costs a gather of
-256 rows of bytes, a cast and a scale in place, not a fresh float array per batch. For batches of up to
-``HANDOFF_ROWS // 2`` rows a worker thread does that work for the next batches while the caller computes on
-the current ones.
+The images stay ``uint8`` (47 MB for the training set, memory-mapped from the cache), and each batch is
+gathered, cast and scaled into one buffer that the pass reuses: a shuffled batch costs a gather of its rows of
+bytes, a cast and a multiply in place, not a fresh float array. The measurements behind this design, a
+worker thread among them, are in ``docs/performance.md``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-import queue
-import threading
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-__all__ = ["MinibatchIter", "load_data_fashion_mnist", "normalize_contrast", "pixel_stats", "stratified_split"]
+from .validation import check_scalar
 
-#: Rows the worker thread hands over at a time: four batches of 256.
-HANDOFF_ROWS = 1024
-
-
-class _Buffers(NamedTuple):
-    """Where a batch (or a group of batches) is built: gathered bytes, float pixels, labels."""
-
-    raw: np.ndarray
-    X: np.ndarray
-    y: np.ndarray
+__all__ = [
+    "DataIters",
+    "MinibatchIter",
+    "load_data_fashion_mnist",
+    "normalize_contrast",
+    "pixel_stats",
+    "stratified_split",
+]
 
 
 class MinibatchIter:
     """Re-iterable minibatches ``(X, y)`` over uint8 images, as d2l's ``DataLoader`` gives them.
 
-    ``X`` is float in the shape ``(b, 1, height, width)`` of the seed's batches, ``(images - mean) / std``
+    ``X`` is float in the shape ``(b, 1, height, width)`` of the chapter's batches, ``(images - mean) / std``
     with ``mean = 0`` and ``std = 255`` by default (so pixels in [0, 1]); ``y`` is int64 of shape (b,).
     With ``normalize_images=True`` each image is first brought to mean 0 and standard deviation 1 over its
     own pixels (contrast normalization), and ``mean`` / ``std`` then apply to those values.
     The last partial batch is kept. With ``shuffle=True`` every pass visits the examples in a new order,
     drawn from a generator seeded once at construction, so a seed fixes the whole sequence of epochs.
 
-    **How long a batch's arrays stay valid.** ``X`` and ``y`` are views into buffers that the pass reuses;
-    call ``X.copy()`` to keep one.
-
-    - ``batch_size <= HANDOFF_ROWS // 2`` (512): a worker thread prepares the batches ahead, in groups of
-      ``k = HANDOFF_ROWS // batch_size`` batches (``k = 4`` for batches of 256) that alternate between two
-      buffers. Batch ``i`` (counting from 0) stays valid until batch ``(i // k + 1) * k``, the first of
-      the next group, is requested: one to ``k`` batches later. The thread starts with the pass and is
-      stopped and joined when the pass ends, whether it runs out, is left by ``break`` or an exception, or
-      its generator is closed or garbage-collected.
-    - larger batches are prepared in the calling thread, in one buffer: a batch stays valid until the next
-      one is requested.
-
-    Measured on the 2-core machine of the benchmarks, one BLAS thread, the 60,000 training images in
-    shuffled batches of 256, with and without the worker (passes interleaved; medians of 61-75 passes with
-    the other core idle, of 24-32 with another process on it):
-
-    ==================================  ===================  ===================
-    per pass                            other core idle      other core busy
-    ==================================  ===================  ===================
-    two GEMMs a batch (X @ W, X.T @ G)  32.9 ms vs 39.2 ms   43.3 ms vs 39.5 ms
-    ``train_epoch_ch3``                 46.4 ms vs 52.5 ms   57.0 ms vs 52.9 ms
-    the loader alone                    17.3 ms vs 12.3 ms   16.7 ms vs 12.6 ms
-    ==================================  ===================  ===================
-
-    The worker pays only where it has computation to hide behind and a free core to run on. Batches of 1024
-    rows or more, handed over one at a time, made the two-GEMM pass 22-46% slower, so they stay in the
-    calling thread.
+    **A batch is valid until the next one is requested.** ``X`` and ``y`` are views into one buffer that
+    the pass fills again for the next batch; call ``X.copy()`` to keep one. Two passes running at once have
+    buffers of their own.
 
     Parameters
     ----------
     images : ndarray of uint8, shape (n, height, width)
     labels : ndarray of int, shape (n,)
-    batch_size : int
+    batch_size : int, >= 1
     shuffle : bool, default False
-    seed : int or None
+    seed : int >= 0 or None
+        Seeds the order of the shuffled passes; None draws fresh entropy.
     mean, std : float or ndarray of shape (height * width,)
-        In pixel units (0..255), or in contrast-normalized units with ``normalize_images``.
+        In pixel units (0..255), or in contrast-normalized units with ``normalize_images``; ``std > 0``.
     dtype : float32 or float64, default float32
     normalize_images : bool, default False
     """
@@ -89,6 +59,7 @@ class MinibatchIter:
         images: np.ndarray,
         labels: np.ndarray,
         batch_size: int,
+        *,
         shuffle: bool = False,
         seed: int | None = None,
         mean: float | np.ndarray = 0.0,
@@ -96,30 +67,28 @@ class MinibatchIter:
         dtype: DTypeLike = np.float32,
         normalize_images: bool = False,
     ) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
+        self.shuffle = check_scalar(shuffle, "shuffle", bool)
+        self.seed = None if seed is None else check_scalar(seed, "seed", int, min_val=0)
+        self.normalize_images = check_scalar(normalize_images, "normalize_images", bool)
         if images.ndim != 3 or images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 of shape (n, height, width), got {images.dtype} {images.shape}")
         if labels.shape != (images.shape[0],):
             raise ValueError(f"labels must have shape ({images.shape[0]},), got {labels.shape}")
         self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.seed = int(batch_size), bool(shuffle), seed
-        self.mean, self.std, self.dtype = mean, std, np.dtype(dtype)
+        self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
-        self.normalize_images = bool(normalize_images)
         n_features = images.shape[1] * images.shape[2]
-        mean64, std64 = np.asarray(mean, np.float64), np.asarray(std, np.float64)
-        for name, a in (("mean", mean64), ("std", std64)):
-            if a.shape not in ((), (n_features,)) or not np.all(np.isfinite(a)):
-                raise ValueError(f"{name} must be a finite scalar or a ({n_features},) array, got shape {a.shape}")
-        if np.any(std64 <= 0):
+        self.mean, self.std = _check_pixel_stat(mean, "mean", n_features), _check_pixel_stat(std, "std", n_features)
+        if np.any(np.asarray(self.std) <= 0):
             raise ValueError("std must be > 0 everywhere (pixel_stats gives constant pixels std 1)")
+        mean64, std64 = np.asarray(self.mean, np.float64), np.asarray(self.std, np.float64)
         # X = pixels * scale + shift, with one fused multiply when the shift is 0 (the default).
         self._scale = (1.0 / std64).astype(self.dtype)
         self._shift = (-mean64 / std64).astype(self.dtype)
         self._has_shift = bool(np.any(self._shift))
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(self.seed)
 
     @property
     def num_examples(self) -> int:
@@ -135,123 +104,56 @@ class MinibatchIter:
             self.images,
             self.labels,
             batch_size,
-            shuffle,
-            self.seed,
-            self.mean,
-            self.std,
-            self.dtype,
-            self.normalize_images,
+            shuffle=shuffle,
+            seed=self.seed,
+            mean=self.mean,
+            std=self.std,
+            dtype=self.dtype,
+            normalize_images=self.normalize_images,
         )
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        order = self._rng.permutation(self.num_examples) if self.shuffle else None
-        batches_per_handoff = HANDOFF_ROWS // self.batch_size
-        if batches_per_handoff >= 2:
-            yield from self._prefetched_batches(order, batches_per_handoff * self.batch_size)
-        else:
-            yield from self._batches(order)
-
-    def _batches(self, order: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One batch at a time, prepared in the calling thread."""
-        buffers = self._new_buffers(self.batch_size)
-        for start, stop in self._spans(self.batch_size):
-            self._fill(buffers, order, start, stop)
-            yield from self._split(buffers, stop - start)
-
-    def _prefetched_batches(self, order: np.ndarray | None, group_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Groups of ``group_rows`` rows, prepared by a worker thread in two buffers taken in turn.
-
-        The worker fills a free buffer and passes it on through ``filled``; a buffer goes back to ``free``
-        once the caller asks for the batch after its last one. The worker converts a group at a time rather
-        than a batch at a time because it needs the GIL between its NumPy calls: fewer, larger calls need it
-        less often.
-        """
-        spans = self._spans(group_rows)
-        free: queue.SimpleQueue[_Buffers | None] = queue.SimpleQueue()
-        filled: queue.SimpleQueue[tuple[_Buffers, int] | BaseException] = queue.SimpleQueue()
-        for _ in range(2):
-            free.put(self._new_buffers(group_rows))
-        stop = threading.Event()
-        worker = threading.Thread(
-            target=self._fill_ahead, args=(order, spans, free, filled, stop), name="npsoftmax-batches", daemon=True
-        )
-        worker.start()
-        try:
-            for _ in spans:
-                item = filled.get()
-                if isinstance(item, BaseException):
-                    raise item
-                buffers, rows = item
-                yield from self._split(buffers, rows)
-                free.put(buffers)
-        finally:
-            # The worker finishes the group it is filling, if any, and fills no other.
-            stop.set()
-            free.put(None)  # wakes it if it waits for a buffer
-            worker.join()
-
-    def _fill_ahead(
-        self,
-        order: np.ndarray | None,
-        spans: list[tuple[int, int]],
-        free: queue.SimpleQueue[_Buffers | None],
-        filled: queue.SimpleQueue[tuple[_Buffers, int] | BaseException],
-        stop: threading.Event,
-    ) -> None:
-        """The worker thread: fill each span of the pass into the next free buffer, until ``stop`` is set."""
-        try:
-            for start, end in spans:
-                buffers = free.get()
-                if stop.is_set():
-                    return
-                self._fill(buffers, order, start, end)
-                filled.put((buffers, end - start))
-        except BaseException as error:  # handed to the caller, who raises it
-            filled.put(error)
-
-    def _spans(self, rows: int) -> list[tuple[int, int]]:
-        """``(start, stop)`` positions in the pass of consecutive blocks of ``rows`` examples."""
-        n = self.num_examples
-        return [(start, min(start + rows, n)) for start in range(0, n, rows)]
-
-    def _new_buffers(self, rows: int) -> _Buffers:
-        rows = min(rows, self.num_examples)
-        n_features = self.images.shape[1] * self.images.shape[2]
-        return _Buffers(
-            np.empty((rows, n_features), np.uint8), np.empty((rows, n_features), self.dtype), np.empty(rows, np.int64)
-        )
-
-    def _fill(self, buffers: _Buffers, order: np.ndarray | None, start: int, stop: int) -> None:
-        """Write the examples at positions ``start:stop`` of the pass, converted, into the first rows."""
         n, height, width = self.images.shape
         pixels = self.images.reshape(n, height * width)
-        m = stop - start
-        X, y = buffers.X[:m], buffers.y[:m]
-        if order is None:
-            batch_pixels, y[:] = pixels[start:stop], self.labels[start:stop]
-        else:
-            batch_pixels = np.take(pixels, order[start:stop], axis=0, out=buffers.raw[:m])
-            np.take(self.labels, order[start:stop], out=y)
-        # A plain cast and an in-place float multiply: twice as fast as one mixed uint8 * float ufunc.
-        np.copyto(X, batch_pixels)
-        if self.normalize_images:
-            normalize_contrast(X)
-        X *= self._scale
-        if self._has_shift:
-            X += self._shift
-
-    def _split(self, buffers: _Buffers, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The batches in the first ``rows`` rows of ``buffers``, as views in the seed's shape."""
-        height, width = self.images.shape[1:]
-        for start in range(0, rows, self.batch_size):
-            stop = min(start + self.batch_size, rows)
-            yield buffers.X[start:stop].reshape(stop - start, 1, height, width), buffers.y[start:stop]
+        order = self._rng.permutation(n) if self.shuffle else None
+        rows = min(self.batch_size, n)
+        gathered = np.empty((rows, height * width), np.uint8) if self.shuffle else None
+        X_buffer, y_buffer = np.empty((rows, height * width), self.dtype), np.empty(rows, np.int64)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            X, y = X_buffer[: stop - start], y_buffer[: stop - start]
+            if order is None:
+                batch_pixels, y[:] = pixels[start:stop], self.labels[start:stop]
+            else:
+                batch_pixels = np.take(pixels, order[start:stop], axis=0, out=gathered[: stop - start])
+                np.take(self.labels, order[start:stop], out=y)
+            # A plain cast and an in-place float multiply: twice as fast as one mixed uint8 * float ufunc.
+            np.copyto(X, batch_pixels)
+            if self.normalize_images:
+                normalize_contrast(X)
+            X *= self._scale
+            if self._has_shift:
+                X += self._shift
+            yield X.reshape(stop - start, 1, height, width), y
 
     def __repr__(self) -> str:
         return (
             f"MinibatchIter(num_examples={self.num_examples}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, batches={len(self)})"
         )
+
+
+def _check_pixel_stat(value: float | np.ndarray, name: str, n_features: int) -> float | np.ndarray:
+    """``mean`` or ``std``: a finite number, or a finite array of one value per pixel."""
+    if np.ndim(value) == 0:
+        return check_scalar(value[()] if isinstance(value, np.ndarray) else value, name, float)
+    array = np.asarray(value)
+    if array.shape != (n_features,) or not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"{name} must be a finite number or a finite ({n_features},) array, got {array.dtype} of shape "
+            f"{array.shape}"
+        )
+    return value
 
 
 def normalize_contrast(X: np.ndarray) -> np.ndarray:
@@ -272,6 +174,8 @@ def pixel_stats(images: np.ndarray, chunk: int = 8192, normalize_images: bool = 
     that no float copy of the whole set is made. Pixels that never vary get std 1, so standardizing leaves
     them at 0 instead of dividing by zero.
     """
+    chunk = check_scalar(chunk, "chunk", int, min_val=1)
+    normalize_images = check_scalar(normalize_images, "normalize_images", bool)
     n = images.shape[0]
     flat = images.reshape(n, -1)
     total = np.zeros(flat.shape[1])
@@ -314,7 +218,7 @@ def stratified_split(
         ``fraction`` is not a finite number in (0, 1), ``labels`` is not a 1-D integer array, or some
         class would have no example on one side.
     """
-    fraction = _check_fraction(fraction, "fraction")
+    fraction = check_scalar(fraction, "fraction", float, min_val=0, max_val=1, include_boundaries="neither")
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
@@ -334,10 +238,44 @@ def stratified_split(
     return np.flatnonzero(~is_held_out), np.flatnonzero(is_held_out)
 
 
-def _check_fraction(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < float(value) < 1:
-        raise ValueError(f"{name} must be a float strictly between 0 and 1, got {value!r}")
-    return float(value)
+class DataIters(tuple):
+    """``(train_iter, test_iter)``, the pair d2l's ``load_data_fashion_mnist`` returns, and what came with it.
+
+    It unpacks as d2l's pair whatever the options, ``train_iter, test_iter = load_data_fashion_mnist(256)``;
+    the validation iterator and the data's provenance are attributes.
+
+    Attributes
+    ----------
+    train_iter : MinibatchIter
+        Shuffled every pass.
+    test_iter : MinibatchIter
+        In file order.
+    val_iter : MinibatchIter or None
+        The held-out part of the training set, in file order; None without ``val_split``.
+    source : str
+        Where the data came from (folders and URLs, credentials redacted), for a run to record.
+    """
+
+    val_iter: MinibatchIter | None
+    source: str
+
+    def __new__(
+        cls, train_iter: MinibatchIter, test_iter: MinibatchIter, *, val_iter: MinibatchIter | None, source: str
+    ) -> DataIters:
+        pair = super().__new__(cls, (train_iter, test_iter))
+        pair.val_iter, pair.source = val_iter, source
+        return pair
+
+    @property
+    def train_iter(self) -> MinibatchIter:
+        return self[0]
+
+    @property
+    def test_iter(self) -> MinibatchIter:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"DataIters(train_iter={self[0]!r}, test_iter={self[1]!r}, val_iter={self.val_iter!r})"
 
 
 def load_data_fashion_mnist(
@@ -352,20 +290,20 @@ def load_data_fashion_mnist(
     dtype: DTypeLike = np.float32,
     mirrors: list[str] | None = None,
     quiet: bool | None = None,
-) -> tuple[MinibatchIter, MinibatchIter] | tuple[MinibatchIter, MinibatchIter, MinibatchIter]:
+) -> DataIters:
     """Fashion-MNIST as ``(train_iter, test_iter)``, like d2l's function of the same name.
 
-    With ``val_split`` a stratified part of the training set is held out, and the result is
-    ``(train_iter, val_iter, test_iter)``.
+    With ``val_split`` a stratified part of the training set is held out as ``val_iter``; the result still
+    unpacks as the pair (see :class:`DataIters`).
 
     Parameters
     ----------
-    batch_size : int
+    batch_size : int, >= 1
     root : str or None, default None
         Folder of the downloads and caches; None means the data home (see :func:`npsoftmax.load_fashion_mnist`).
     download : bool, default True
         Fetch missing files; with False, raise :class:`npsoftmax.DataUnavailableError` instead.
-    seed : int or None
+    seed : int >= 0 or None
         Seeds the order of the shuffled training batches, and the choice of the held-out examples.
     standardize : bool, default False
         Scale each pixel by the mean and std of the training examples (without the held-out ones), the
@@ -375,24 +313,33 @@ def load_data_fashion_mnist(
     val_split : float in (0, 1) or None, default None
         The share of each class of the training set to hold out for validation (see :func:`stratified_split`).
     dtype : float32 or float64
+    mirrors, quiet
+        As :func:`npsoftmax.load_fashion_mnist` takes them.
 
     Returns
     -------
-    train_iter : MinibatchIter, shuffled every pass
-    val_iter : MinibatchIter, in file order; only with ``val_split``
-    test_iter : MinibatchIter, in file order
-        All yield ``X`` float of shape (b, 1, 28, 28) and ``y`` int64 of shape (b,).
+    DataIters
+        ``(train_iter, test_iter)`` with ``val_iter`` and ``source`` attributes. Every iterator yields ``X``
+        float of shape (b, 1, 28, 28) and ``y`` int64 of shape (b,).
 
     Raises
     ------
     ValueError
-        ``val_split`` is not a float strictly between 0 and 1, or leaves a class empty on one side.
+        A scalar argument of the wrong type or outside its range (``batch_size=True`` among them), or a
+        ``val_split`` that leaves a class empty on one side; checked before any data is read.
     """
-    from .data import load_fashion_mnist
+    from .data import data_source, load_fashion_mnist
 
+    batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
+    seed = None if seed is None else check_scalar(seed, "seed", int, min_val=0)
+    for name, flag in (("download", download), ("standardize", standardize), ("normalize_images", normalize_images)):
+        check_scalar(flag, name, bool)
+    if quiet is not None:
+        check_scalar(quiet, "quiet", bool)
     if val_split is not None:
-        val_split = _check_fraction(val_split, "val_split")
+        val_split = check_scalar(val_split, "val_split", float, min_val=0, max_val=1, include_boundaries="neither")
     X_train, y_train, X_test, y_test = load_fashion_mnist(root, download=download, mirrors=mirrors, quiet=quiet)
+    X_val = y_val = None
     if val_split is not None:
         # The split draws from its own stream of the seed, independent of the order of the batches.
         train_idx, val_idx = stratified_split(y_train, val_split, np.random.SeedSequence(seed).spawn(1)[0])
@@ -401,9 +348,10 @@ def load_data_fashion_mnist(
         mean, std = pixel_stats(X_train, normalize_images=normalize_images)
     else:
         mean, std = 0.0, (1.0 if normalize_images else 255.0)
-    train_iter = MinibatchIter(X_train, y_train, batch_size, True, seed, mean, std, dtype, normalize_images)
-    test_iter = MinibatchIter(X_test, y_test, batch_size, False, None, mean, std, dtype, normalize_images)
-    if val_split is None:
-        return train_iter, test_iter
-    val_iter = MinibatchIter(X_val, y_val, batch_size, False, None, mean, std, dtype, normalize_images)
-    return train_iter, val_iter, test_iter
+    transform = {"mean": mean, "std": std, "dtype": dtype, "normalize_images": normalize_images}
+    return DataIters(
+        MinibatchIter(X_train, y_train, batch_size, shuffle=True, seed=seed, **transform),
+        MinibatchIter(X_test, y_test, batch_size, **transform),
+        val_iter=None if val_split is None else MinibatchIter(X_val, y_val, batch_size, **transform),
+        source=data_source(root),
+    )

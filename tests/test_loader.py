@@ -1,16 +1,13 @@
-"""The minibatch iterators: d2l's shapes and semantics, reshuffling, seeding, normalization."""
+"""The minibatch iterators: d2l's shapes and semantics, reshuffling, seeding, normalization, batch lifetime."""
 
-import gc
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
 
 import npsoftmax as nps
 import npsoftmax.data
-from npsoftmax.loader import HANDOFF_ROWS, normalize_contrast, pixel_stats, stratified_split
+from npsoftmax.loader import DataIters, normalize_contrast, pixel_stats, stratified_split
 
 
 @pytest.fixture
@@ -25,7 +22,7 @@ def collect(data_iter):
     return [(X.copy(), y.copy()) for X, y in data_iter]
 
 
-def test_batches_have_the_seed_shapes_and_keep_the_last_partial_batch(data):
+def test_batches_have_the_chapter_s_shapes_and_keep_the_last_partial_batch(data):
     images, labels = data
     batches = collect(nps.MinibatchIter(images, labels, 256))
     assert [len(y) for _, y in batches] == [256, 256, 256, 232]
@@ -106,11 +103,19 @@ def test_with_batch_size_keeps_data_and_normalization(data):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+        ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),
+        ({"batch_size": 2.5}, r"batch_size must be an integer in \[1, inf\), got 2.5"),
+        ({"batch_size": True}, r"batch_size must be an integer in \[1, inf\), got True"),
+        ({"batch_size": "8"}, r"batch_size must be an integer in \[1, inf\), got '8'"),
+        ({"shuffle": 1}, "shuffle must be of type bool, got 1"),
+        ({"seed": -1}, r"seed must be an integer in \[0, inf\), got -1"),
+        ({"seed": 1.5}, r"seed must be an integer in \[0, inf\), got 1.5"),
+        ({"normalize_images": "yes"}, "normalize_images must be of type bool, got 'yes'"),
         ({"std": 0.0}, "std must be > 0"),
-        ({"std": np.inf}, "std must be a finite scalar"),
-        ({"mean": np.zeros(3)}, "mean must be a finite scalar"),
+        ({"std": np.inf}, "std must be a finite number"),
+        ({"std": True}, "std must be a number"),
+        ({"mean": np.zeros(3)}, r"mean must be a finite number or a finite \(784,\) array"),
+        ({"mean": np.full(784, np.nan)}, r"mean must be a finite number or a finite \(784,\) array"),
         ({"dtype": np.int32}, "dtype must be float32 or float64"),
         ({"dtype": np.float16}, "dtype must be float32 or float64"),
     ],
@@ -119,6 +124,16 @@ def test_bad_iterator_arguments(data, kwargs, message):
     images, labels = data
     with pytest.raises(ValueError, match=message):
         nps.MinibatchIter(images, labels, **({"batch_size": 8} | kwargs))
+
+
+def test_arguments_after_the_batch_size_are_keywords(data):
+    images, labels = data
+    with pytest.raises(TypeError, match="positional"):
+        nps.MinibatchIter(images, labels, 8, True)
+    numpy_scalars = nps.MinibatchIter(
+        images, labels, np.int64(8), seed=np.uint32(3), mean=np.float32(1), std=np.array(2.0)
+    )
+    assert (numpy_scalars.batch_size, numpy_scalars.seed) == (8, 3) and type(numpy_scalars.batch_size) is int
 
 
 def test_bad_arrays(data):
@@ -222,127 +237,40 @@ def test_batches_are_bit_identical_to_a_plain_loop(batch_size, options):
             np.testing.assert_array_equal(y, y_ref, strict=True)
 
 
-@pytest.mark.parametrize("batch_size", [100, 256])
-def test_a_batch_stays_valid_until_the_next_group_is_requested(batch_size):
+@pytest.mark.parametrize("batch_size", [1, 100, 256, 2500, 4000])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_batch_is_valid_until_the_next_one_is_requested(batch_size, shuffle):
     rng = np.random.default_rng(2)
-    images = rng.integers(0, 256, size=(5000, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, size=5000)
-    group = HANDOFF_ROWS // batch_size
-    held = []  # the views of the current group, with copies taken when they were yielded
-    for i, (X, y) in enumerate(nps.MinibatchIter(images, labels, batch_size, shuffle=True, seed=0)):
-        if i % group == 0:
-            held.clear()
-        held.append((X, y, X.copy(), y.copy()))
-        time.sleep(0.001)  # give the worker time to run ahead
-        for X_view, y_view, X_copy, y_copy in held:
-            np.testing.assert_array_equal(X_view, X_copy)
-            np.testing.assert_array_equal(y_view, y_copy)
+    images = rng.integers(0, 256, size=(2500, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=2500)
+    data_iter = nps.MinibatchIter(images, labels, batch_size, shuffle=shuffle, seed=0)
+    expected = reference_passes(images, labels, batch_size, 1, shuffle=shuffle, seed=0)[0]
+    batches = iter(data_iter)
+    previous = None
+    for X_ref, y_ref in expected:
+        if previous is not None:
+            # Until the next batch is asked for, the current one holds ...
+            X_prev, y_prev, X_prev_ref, y_prev_ref = previous
+            np.testing.assert_array_equal(X_prev, X_prev_ref)
+            np.testing.assert_array_equal(y_prev, y_prev_ref)
+        X, y = next(batches)
+        if previous is not None:
+            # ... and then its buffer carries the next batch: a batch to keep is copied.
+            assert np.shares_memory(X, previous[0]) and np.shares_memory(y, previous[1])
+        previous = X, y, X_ref, y_ref
+    with pytest.raises(StopIteration):
+        next(batches)
 
 
-def worker_threads():
-    return [thread for thread in threading.enumerate() if thread.name == "npsoftmax-batches"]
-
-
-def assert_worker_gone(threads_before):
-    for thread in worker_threads():
-        thread.join(timeout=5)
-    assert worker_threads() == []
-    assert threading.active_count() == threads_before
-
-
-@pytest.fixture
-def train_iter():
-    """Five handoffs of 16 batches: the worker, two buffers ahead at most, is still there in the first."""
-    rng = np.random.default_rng(3)
-    images = rng.integers(0, 256, size=(5 * HANDOFF_ROWS, 28, 28), dtype=np.uint8)
-    return nps.MinibatchIter(images, np.arange(len(images)) % 10, 64, shuffle=True, seed=0)
-
-
-def test_the_worker_runs_only_during_a_pass(train_iter):
-    before = threading.active_count()
-    batches = iter(train_iter)
-    assert threading.active_count() == before  # nothing starts before the first batch is asked for
-    next(batches)
-    assert len(worker_threads()) == 1
-    for _ in batches:
-        pass
-    assert_worker_gone(before)
-
-
-def test_no_worker_thread_for_large_batches(data):
+def test_a_pass_is_one_generator_in_the_calling_thread(data):
     images, labels = data
     before = threading.active_count()
-    for _ in nps.MinibatchIter(images, labels, HANDOFF_ROWS // 2 + 1, shuffle=True, seed=0):
-        assert threading.active_count() == before
-
-
-def test_break_stops_the_worker(train_iter):
-    before = threading.active_count()
-    for i, _ in enumerate(train_iter):
-        assert len(worker_threads()) == 1
-        if i == 5:
-            break
-    assert_worker_gone(before)
-
-
-@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
-def test_an_exception_in_the_loop_stops_the_worker(train_iter, error):
-    before = threading.active_count()
-    with pytest.raises(error):
-        for i, _ in enumerate(train_iter):
-            if i == 3:
-                raise error("stop")
-    assert_worker_gone(before)
-
-
-def test_close_stops_the_worker(train_iter):
-    before = threading.active_count()
-    batches = iter(train_iter)
+    batches = iter(nps.MinibatchIter(images, labels, 64, shuffle=True, seed=0))
     next(batches)
+    assert threading.active_count() == before
     batches.close()
-    assert_worker_gone(before)
-
-
-def test_garbage_collection_stops_the_worker(train_iter):
-    before = threading.active_count()
-    batches = iter(train_iter)
-    cycle = [batches]
-    cycle.append(cycle)  # only the cycle collector can free the generator now
-    next(batches)
-    del batches, cycle
-    gc.collect()
-    assert_worker_gone(before)
-
-
-def test_ctrl_c_while_waiting_for_the_worker(train_iter, monkeypatch):
-    # Ctrl-C comes at 0.1 s, while the first group takes 0.5 s. Interrupted at once, the pass stops the
-    # worker after that group: 0.5 s in all. Interrupted only once the group arrived, the worker would
-    # already be filling the second one: 1 s.
-    def slow_fill(self, *args):
-        time.sleep(0.5)
-        return fill(self, *args)
-
-    fill = nps.MinibatchIter._fill
-    monkeypatch.setattr(nps.MinibatchIter, "_fill", slow_fill)
-    before = threading.active_count()
-    main = threading.get_ident()
-    threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT)).start()
-    started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        next(iter(train_iter))
-    assert time.monotonic() - started < 0.8
-    assert_worker_gone(before)
-
-
-def test_an_error_in_the_worker_reaches_the_caller(train_iter, monkeypatch):
-    def failing_fill(self, *args):
-        raise MemoryError("no room for the batch")
-
-    monkeypatch.setattr(nps.MinibatchIter, "_fill", failing_fill)
-    before = threading.active_count()
-    with pytest.raises(MemoryError, match="no room for the batch"):
-        next(iter(train_iter))
-    assert_worker_gone(before)
+    with pytest.raises(StopIteration):
+        next(batches)
 
 
 def test_two_passes_at_once_do_not_share_buffers(data):
@@ -383,7 +311,7 @@ def test_stratified_split_is_fixed_by_its_seed():
 
 @pytest.mark.parametrize("fraction", [0, 1, 0.0, 1.0, 1.5, -0.1, float("nan"), float("inf"), True, "0.1", None])
 def test_stratified_split_rejects_fractions_outside_0_1(fraction):
-    with pytest.raises(ValueError, match=r"fraction must be a float strictly between 0 and 1, got"):
+    with pytest.raises(ValueError, match=r"fraction must be (a|a finite) number in \(0, 1\), got"):
         stratified_split(np.arange(100) % 10, fraction, seed=0)
 
 
@@ -418,6 +346,7 @@ def fake_fashion_mnist(monkeypatch):
         return arrays
 
     monkeypatch.setattr(npsoftmax.data, "load_fashion_mnist", load_fashion_mnist)
+    monkeypatch.setattr(npsoftmax.data, "data_source", lambda root=None: f"the files of {root}")
     return arrays, calls
 
 
@@ -425,8 +354,10 @@ def test_without_val_split_two_iterators_from_the_data_home(fake_fashion_mnist):
     (X_train, y_train, X_test, y_test), calls = fake_fashion_mnist
     iterators = nps.load_data_fashion_mnist(256, seed=3)
     assert calls == [{"root": None, "download": True, "mirrors": None, "quiet": None}]
-    assert len(iterators) == 2
-    train_iter, test_iter = iterators
+    assert isinstance(iterators, DataIters) and isinstance(iterators, tuple) and len(iterators) == 2
+    train_iter, test_iter = iterators  # d2l's call
+    assert iterators.train_iter is train_iter and iterators.test_iter is test_iter and iterators.val_iter is None
+    assert iterators.source == "the files of None"
     assert train_iter.images is X_train and test_iter.images is X_test
     assert train_iter.shuffle and not test_iter.shuffle
     expected = nps.MinibatchIter(X_train, y_train, 256, shuffle=True, seed=3)
@@ -437,7 +368,9 @@ def test_without_val_split_two_iterators_from_the_data_home(fake_fashion_mnist):
 
 def test_val_split_holds_out_a_stratified_part_of_the_training_set(fake_fashion_mnist):
     (X_train, y_train, X_test, _), _ = fake_fashion_mnist
-    train_iter, val_iter, test_iter = nps.load_data_fashion_mnist(100, "somewhere", seed=3, val_split=0.25)
+    iterators = nps.load_data_fashion_mnist(100, "somewhere", seed=3, val_split=0.25)
+    assert len(iterators) == 2 and iterators.source == "the files of somewhere"
+    (train_iter, test_iter), val_iter = iterators, iterators.val_iter
     assert (train_iter.num_examples, val_iter.num_examples, test_iter.num_examples) == (1500, 500, 300)
     assert np.array_equal(np.bincount(val_iter.labels), [50] * 10)
     assert test_iter.images is X_test
@@ -455,7 +388,7 @@ def test_val_split_holds_out_a_stratified_part_of_the_training_set(fake_fashion_
 
 def test_val_split_is_fixed_by_the_seed(fake_fashion_mnist):
     def held_out(seed):
-        return nps.load_data_fashion_mnist(100, seed=seed, val_split=0.1)[1].images
+        return nps.load_data_fashion_mnist(100, seed=seed, val_split=0.1).val_iter.images
 
     np.testing.assert_array_equal(held_out(1), held_out(1))
     assert not np.array_equal(held_out(1), held_out(2))
@@ -463,9 +396,10 @@ def test_val_split_is_fixed_by_the_seed(fake_fashion_mnist):
 
 @pytest.mark.parametrize("normalize_images", [False, True])
 def test_standardize_with_val_split_uses_the_remaining_training_part(fake_fashion_mnist, normalize_images):
-    train_iter, val_iter, test_iter = nps.load_data_fashion_mnist(
+    iterators = nps.load_data_fashion_mnist(
         100, seed=0, val_split=0.2, standardize=True, normalize_images=normalize_images
     )
+    (train_iter, test_iter), val_iter = iterators, iterators.val_iter
     mean, std = pixel_stats(train_iter.images, normalize_images=normalize_images)
     for data_iter in (train_iter, val_iter, test_iter):
         np.testing.assert_array_equal(data_iter.mean, mean)
@@ -473,9 +407,28 @@ def test_standardize_with_val_split_uses_the_remaining_training_part(fake_fashio
         assert data_iter.normalize_images == normalize_images
 
 
-@pytest.mark.parametrize("val_split", [0, 1, 1.5, float("nan"), -0.5, "0.2"])
-def test_bad_val_split_fails_before_loading(fake_fashion_mnist, val_split):
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"val_split": 0}, r"val_split must be a number in \(0, 1\), got 0"),
+        ({"val_split": 1}, r"val_split must be a number in \(0, 1\), got 1"),
+        ({"val_split": 1.5}, r"val_split must be a number in \(0, 1\), got 1.5"),
+        ({"val_split": -0.5}, r"val_split must be a number in \(0, 1\), got -0.5"),
+        ({"val_split": float("nan")}, r"val_split must be a finite number in \(0, 1\), got nan"),
+        ({"val_split": "0.2"}, r"val_split must be a number in \(0, 1\), got '0.2'"),
+        ({"val_split": True}, r"val_split must be a number in \(0, 1\), got True"),
+        ({"batch_size": True}, r"batch_size must be an integer in \[1, inf\), got True"),
+        ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),
+        ({"batch_size": 256.0}, r"batch_size must be an integer in \[1, inf\), got 256.0"),
+        ({"seed": -3}, r"seed must be an integer in \[0, inf\), got -3"),
+        ({"download": "no"}, "download must be of type bool, got 'no'"),
+        ({"standardize": 1}, "standardize must be of type bool, got 1"),
+        ({"normalize_images": None}, "normalize_images must be of type bool, got None"),
+        ({"quiet": 0}, "quiet must be of type bool, got 0"),
+    ],
+)
+def test_bad_scalar_arguments_fail_before_loading(fake_fashion_mnist, kwargs, message):
     _, calls = fake_fashion_mnist
-    with pytest.raises(ValueError, match=r"val_split must be a float strictly between 0 and 1, got"):
-        nps.load_data_fashion_mnist(100, val_split=val_split)
+    with pytest.raises(ValueError, match=message):
+        nps.load_data_fashion_mnist(**({"batch_size": 100} | kwargs))
     assert calls == []
