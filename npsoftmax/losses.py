@@ -14,7 +14,7 @@ keep their dtype.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -35,6 +35,7 @@ __all__ = [
     "cross_entropy",
     "naive_cross_entropy",
     "loss_and_grad",
+    "GradientBuffers",
     "CrossEntropyLoss",
 ]
 
@@ -82,9 +83,14 @@ def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
     ``[3e38, -3e38]``, whose true value -6e38 is not a float32).
     """
     Z, axis = check_softmax_input(Z, axis)
+    return _log_softmax(Z, axis)
+
+
+def _log_softmax(Z: np.ndarray, axis: int, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`log_softmax` of a checked float array, into ``out`` (of ``Z``'s shape) when given."""
     with np.errstate(over="ignore"):  # a difference below the dtype's range rounds to -inf, as it should
-        shifted = Z - _row_max(Z, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = np.subtract(Z, _row_max(Z, axis), out=out)
+    return np.subtract(shifted, np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)), out=shifted)
 
 
 def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -185,6 +191,34 @@ def _reduce(losses: np.ndarray, reduction: Reduction):
 # The model's loss and its gradient: the one home of the backward pass.
 
 
+class GradientBuffers(NamedTuple):
+    """Arrays :func:`loss_and_grad` computes into (``out=``), made once for a whole pass of batches.
+
+    A training loop makes them with :meth:`empty` for its largest batch and passes them to every call; a
+    batch of ``n`` rows uses their first ``n`` rows. What the call returns (``dW``, ``db``, ``logits``) are
+    then views into them, valid until the next call with the same buffers.
+    """
+
+    logits: np.ndarray  # (max_rows, k)
+    log_probs: np.ndarray  # (max_rows, k)
+    dlogits: np.ndarray  # (max_rows, k)
+    dW: np.ndarray  # (d, k)
+    db: np.ndarray  # (k,)
+    rows: np.ndarray  # 0 .. max_rows - 1, int64: the row index of each example's label
+
+    @classmethod
+    def empty(cls, max_rows: int, W: np.ndarray) -> GradientBuffers:
+        """Buffers for batches of up to ``max_rows`` examples and weights like ``W`` (d, k), in its dtype."""
+        max_rows = check_scalar(max_rows, "max_rows", int, min_val=1)
+        n_classes = W.shape[1]
+        return cls(
+            *(np.empty((max_rows, n_classes), W.dtype) for _ in range(3)),
+            np.empty_like(W),
+            np.empty(n_classes, W.dtype),
+            np.arange(max_rows),
+        )
+
+
 def loss_and_grad(
     X: ArrayLike,
     y: ArrayLike,
@@ -195,6 +229,7 @@ def loss_and_grad(
     naive: bool = False,
     check_input: bool = True,
     return_logits: bool = False,
+    out: GradientBuffers | None = None,
 ):
     r"""Mean cross-entropy of ``softmax(X @ W + b)`` plus ``weight_decay / 2 * ||W||^2``, and its gradient.
 
@@ -217,6 +252,9 @@ def loss_and_grad(
         for NaN itself.
     return_logits : bool, default False
         Also return the forward pass's logits (n, k), e.g. to count correct predictions without a second GEMM.
+    out : GradientBuffers or None, default None
+        Compute into these arrays instead of new ones (see :class:`GradientBuffers`): the same operations in
+        the same order, so the same numbers bit for bit. The training loop passes one set for every batch.
 
     Returns
     -------
@@ -230,7 +268,8 @@ def loss_and_grad(
     ------
     ValueError
         Shapes of X, W, b, y that do not fit, a non-integer label array, a label outside ``[0, k)``,
-        NaN or infinity in X, W or b, a negative or non-finite ``weight_decay``.
+        NaN or infinity in X, W or b, a negative or non-finite ``weight_decay``, ``out`` of another dtype or
+        too few rows for the batch.
     TypeError
         Complex or non-numeric X, W or b.
 
@@ -258,32 +297,52 @@ def loss_and_grad(
     else:
         X = X.reshape(X.shape[0], -1)
     n = X.shape[0]
-    rows = np.arange(n)
+    if out is None:
+        out = GradientBuffers.empty(n, W)
+    elif check_input:
+        _check_buffers(out, n, W)
+    rows = out.rows[:n]
 
     # Forward: logits, log-probabilities, the mean loss over the batch.
-    logits = X @ W
+    logits = np.matmul(X, W, out=out.logits[:n])
     logits += b
     if naive:
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_probs = np.log(naive_softmax(logits))
+            log_probs = np.log(naive_softmax(logits), out=out.log_probs[:n])
     else:
-        log_probs = log_softmax(logits)
+        log_probs = _log_softmax(logits, 1, out=out.log_probs[:n])
     loss = -log_probs[rows, y].mean()
     if weight_decay:
         loss += W.dtype.type(0.5 * weight_decay) * np.vdot(W, W)
 
     # Backward: dL/dlogits = (softmax(logits) - onehot(y)) / n, then through logits = X W + b.
-    dlogits = np.exp(log_probs)
+    dlogits = np.exp(log_probs, out=out.dlogits[:n])
     dlogits[rows, y] -= 1
     dlogits /= n
-    dW = X.T @ dlogits
-    db = dlogits.sum(axis=0)
+    dW = np.matmul(X.T, dlogits, out=out.dW)
+    db = np.sum(dlogits, axis=0, out=out.db)
     if weight_decay:
         dW += W.dtype.type(weight_decay) * W
 
     if return_logits:
         return loss, dW, db, logits
     return loss, dW, db
+
+
+def _check_buffers(out: GradientBuffers, n: int, W: np.ndarray) -> None:
+    """``out`` fits a batch of ``n`` examples for weights ``W``, in their dtype."""
+    if not isinstance(out, GradientBuffers):
+        raise ValueError(
+            f"out must be a GradientBuffers, such as GradientBuffers.empty(batch_size, W), got {out!r:.60}"
+        )
+    k = W.shape[1]
+    per_row = (out.logits, out.log_probs, out.dlogits)
+    fits = all(a.shape == (len(out.rows), k) for a in per_row) and out.dW.shape == W.shape and out.db.shape == (k,)
+    if not fits or len(out.rows) < n or any(a.dtype != W.dtype for a in (*per_row, out.dW, out.db)):
+        raise ValueError(
+            f"out holds buffers for {len(out.rows)} rows of {out.logits.shape[1:]} {out.logits.dtype} logits, but the "
+            f"batch has {n} rows of ({k},) {W.dtype} logits; make it with GradientBuffers.empty(batch_size, W)"
+        )
 
 
 @dataclass(frozen=True)
