@@ -28,11 +28,13 @@ from .loader import stratified_split
 from .losses import CrossEntropyLoss, log_softmax, softmax
 from .metrics import evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
-from .optim import SGD
-from .train import SCHEDULES
+from .optim import SGD, constant_lr, cosine_lr
 from .training import TrainingDiverged, train_epoch_ch3
 
 __all__ = ["SoftmaxClassifier"]
+
+#: ``schedule``'s choices, by the names ``python -m npsoftmax.train --schedule`` gives them.
+SCHEDULES = {"constant": constant_lr, "cosine": cosine_lr}
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -171,7 +173,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 f"SoftmaxClassifier needs samples of at least 2 classes, but the data contains only one class: "
-                f"{self.classes_[0]!r}"
+                f"{self.classes_.tolist()[0]!r}"
             )
         split_seed = self._initialize(X.shape[1])
         validation = None
@@ -229,7 +231,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         unknown = (codes == len(self.classes_)) | (self.classes_[np.minimum(codes, len(self.classes_) - 1)] != y)
         if unknown.any():
             raise ValueError(
-                f"y holds labels not in classes_ {self.classes_.tolist()}, e.g. {y[unknown][0]!r}; pass every "
+                f"y holds labels not in classes_ {self.classes_.tolist()}, e.g. {y[unknown].tolist()[0]!r}; pass every "
                 f"label in classes on the first call to partial_fit"
             )
         epoch = min(self.n_iter_, self.max_iter - 1)

@@ -1,0 +1,293 @@
+"""SoftmaxClassifier: scikit-learn's estimator checks, the chapter's training to 1e-6, and real Fashion-MNIST in
+pipelines, searches, cross-validation, pickles and clones, and the command line's accuracy."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+
+import npsoftmax as nps
+from npsoftmax.sklearn import SoftmaxClassifier
+from npsoftmax.training import TrainingDiverged
+
+# --------------------------------------------------------------------------------------------------------
+# scikit-learn's own checks
+
+
+@parametrize_with_checks([SoftmaxClassifier()])
+def test_scikit_learn_estimator_checks(estimator, check, monkeypatch) -> None:
+    # check_array_api_input runs with NumPy arrays once scipy's array API flag is on, and skips otherwise.
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    check(estimator)
+
+
+def test_invalid_parameters_raise_scikit_learns_error_in_fit_and_partial_fit() -> None:
+    check_param_validation("SoftmaxClassifier", SoftmaxClassifier())
+
+
+# --------------------------------------------------------------------------------------------------------
+# scikit-learn stays optional
+
+
+def test_import_npsoftmax_does_not_import_scikit_learn() -> None:
+    code = "import sys, npsoftmax; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_without_scikit_learn_the_import_error_names_the_extra() -> None:
+    # None in sys.modules makes `import sklearn` fail as it does where scikit-learn is not installed.
+    code = "import sys; sys.modules['sklearn'] = None; import npsoftmax; import npsoftmax.sklearn"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ImportError: npsoftmax.sklearn needs scikit-learn")
+    assert "pip install 'npsoftmax[sklearn]'" in last_line
+
+
+# --------------------------------------------------------------------------------------------------------
+# Real Fashion-MNIST
+
+
+@pytest.fixture(scope="module")
+def fashion(fashion_mnist_home):
+    """``(images_train, y_train, images_test, y_test)``: uint8 images (n, 28, 28) and labels."""
+    return nps.load_fashion_mnist(fashion_mnist_home, download=False)
+
+
+def pixels(images: np.ndarray) -> np.ndarray:
+    """float32 (n, 784) in [0, 1], computed as the chapter's loader computes its batches, bit for bit."""
+    return images.reshape(len(images), -1).astype(np.float32) * np.float32(1 / 255)
+
+
+def subset(images: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` examples as float64 features in [0, 1], the way a user hands them to scikit-learn."""
+    return images[:n].reshape(n, -1) / 255.0, labels[:n]
+
+
+def test_fit_gives_train_ch3_s_weights(fashion_mnist_home, fashion) -> None:
+    """The command line's code path and the estimator, with every option that changes the training on."""
+    from npsoftmax import train
+
+    config = train.Config(
+        data_dir=str(fashion_mnist_home),
+        download=False,
+        quiet=True,
+        seed=3,
+        epochs=8,
+        lr=0.3,
+        momentum=0.9,
+        weight_decay=1e-3,
+        schedule="cosine",
+        val_split=0.1,
+        early_stopping=1,
+    )
+    setup = train.build(config)
+    history = train.fit(config, setup)
+    clf = SoftmaxClassifier(
+        lr=0.3,
+        max_iter=8,
+        momentum=0.9,
+        alpha=1e-3,
+        schedule="cosine",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=1,
+        random_state=3,
+    ).fit(pixels(fashion[0]), fashion[1])
+
+    # These settings stop early after an epoch that is not the best, so the test covers the restore too.
+    assert history.stopped_early and history.best_epoch < len(history)
+    assert (clf.n_iter_, clf.best_iter_) == (len(history), history.best_epoch)
+    np.testing.assert_allclose(clf.coef_.T, setup.net.W, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(clf.intercept_, setup.net.b, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(clf.loss_curve_, [r["train_loss"] for r in history], rtol=1e-6)
+    np.testing.assert_allclose(clf.validation_loss_curve_, [r["val_loss"] for r in history], rtol=1e-5)
+
+
+def test_max_iter_10_is_as_accurate_as_the_command_line(fashion_mnist_home, fashion) -> None:
+    from npsoftmax import train
+
+    config = train.Config(data_dir=str(fashion_mnist_home), download=False, quiet=True)
+    cli_acc = train.fit(config, train.build(config))[-1]["test_acc"]
+    images_train, y_train, images_test, y_test = fashion
+    # The command's default --seed is 0; users pass float64 pixels, which the model rounds to float32.
+    clf = SoftmaxClassifier(max_iter=10, random_state=config.seed).fit(images_train.reshape(60000, -1) / 255, y_train)
+    test_acc = clf.score(images_test.reshape(10000, -1) / 255, y_test)
+    assert abs(test_acc - cli_acc) <= 0.003
+    assert 0.80 < test_acc < 0.86, "the chapter's recipe reaches about 0.83 after 10 epochs"
+
+
+def test_grid_search_over_lr_and_alpha_in_a_pipeline(fashion) -> None:
+    X, y = subset(fashion[0], fashion[1], 6000)
+    X_test, y_test = subset(fashion[2], fashion[3], 2000)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", SoftmaxClassifier(max_iter=5, random_state=0))])
+    grid = {"clf__lr": [0.01, 0.1, 3.0], "clf__alpha": [0.0, 1e-2]}
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+
+    assert search.cv_results_["mean_test_score"].shape == (6,)
+    # lr 3.0 on standardized pixels overshoots and 0.01 is too slow for 5 epochs: the search finds 0.1.
+    assert search.best_params_["clf__lr"] == 0.1
+    assert 0.78 < search.best_score_ < 0.86
+    # The refit pipeline is the best candidate trained on all of X.
+    refit = clone(pipe).set_params(**search.best_params_).fit(X, y)
+    np.testing.assert_array_equal(search.predict(X_test), refit.predict(X_test))
+    assert search.score(X_test, y_test) > 0.78
+
+
+def test_cross_val_score_is_a_loop_of_clones_over_stratified_folds(fashion) -> None:
+    X, y = subset(fashion[0], fashion[1], 5000)
+    clf = SoftmaxClassifier(random_state=0)
+    scores = cross_val_score(clf, X, y, cv=5)
+    by_hand = [
+        clone(clf).fit(X[train_idx], y[train_idx]).score(X[test_idx], y[test_idx])
+        for train_idx, test_idx in StratifiedKFold(5).split(X, y)
+    ]
+    np.testing.assert_array_equal(scores, by_hand)
+    assert scores.min() > 0.7
+
+
+def test_pickle_and_clone_round_trips(fashion) -> None:
+    X, y = subset(fashion[0], fashion[1], 3000)
+    clf = SoftmaxClassifier(momentum=0.9, max_iter=3, random_state=1).fit(X, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+    # The pickle keeps the whole training state (velocity, batch order): both continue alike.
+    clf.partial_fit(X, y)
+    copy.partial_fit(X, y)
+    np.testing.assert_array_equal(copy.coef_, clf.coef_)
+    np.testing.assert_array_equal(copy.intercept_, clf.intercept_)
+
+    fresh = clone(clf)
+    assert fresh.get_params() == clf.get_params() and not hasattr(fresh, "classes_")
+    np.testing.assert_array_equal(fresh.fit(X, y).coef_, SoftmaxClassifier(**clf.get_params()).fit(X, y).coef_)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The estimator's own behaviour, on a small real subset
+
+
+@pytest.fixture(scope="module")
+def small(fashion) -> tuple[np.ndarray, np.ndarray]:
+    return subset(fashion[0], fashion[1], 2000)
+
+
+def test_predictions_are_softmax_of_the_logits_as_torch_computes_them(small) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(dtype=np.float64, random_state=0).fit(X, y)
+    logits = torch.from_numpy(X) @ torch.from_numpy(clf.coef_.T.copy()) + torch.from_numpy(clf.intercept_)
+    np.testing.assert_allclose(clf.decision_function(X), logits.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(clf.predict_proba(X), torch.softmax(logits, 1).numpy(), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(clf.predict_log_proba(X), torch.log_softmax(logits, 1).numpy(), rtol=1e-10)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[logits.argmax(1).numpy()])
+    assert clf.coef_.shape == (10, 784) and clf.intercept_.shape == (10,) and clf.coef_.dtype == np.float64
+    assert clf.n_features_in_ == 784 and clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] < np.log(10) + 0.1
+
+
+def test_log_proba_stays_finite_where_the_probability_underflows(small) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(random_state=0).fit(X, y)
+    far = X[:5] * 1e4  # logits of order 1e3: exp underflows to 0 for every class but the best
+    assert (clf.predict_proba(far) == 0).any()
+    assert np.isfinite(clf.predict_log_proba(far)).all()
+
+
+def test_any_labels_strings_and_minus_one_one(small) -> None:
+    X, y = small
+    names = np.array(nps.get_fashion_mnist_labels(y))
+    by_code = SoftmaxClassifier(random_state=0).fit(X, np.unique(names, return_inverse=True)[1])
+    by_name = SoftmaxClassifier(random_state=0).fit(X, names)
+    np.testing.assert_array_equal(by_name.coef_, by_code.coef_)
+    np.testing.assert_array_equal(by_name.predict(X), by_name.classes_[by_code.predict(X)])
+    assert by_name.score(X, names) > 0.75
+
+    # Binary: trousers (1) against the rest, as -1 / 1.
+    signs = np.where(y == 1, 1, -1)
+    binary = SoftmaxClassifier(random_state=0).fit(X, signs)
+    logits = X @ binary.coef_.T.astype(np.float64) + binary.intercept_
+    assert binary.classes_.tolist() == [-1, 1] and binary.coef_.shape == (2, 784)
+    np.testing.assert_allclose(binary.decision_function(X), logits[:, 1] - logits[:, 0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(binary.predict(X), np.where(binary.decision_function(X) > 0, 1, -1))
+    assert binary.score(X, signs) > 0.95
+
+
+def test_partial_fit_calls_are_fit_s_epochs(small) -> None:
+    X, y = small
+    settings = {"max_iter": 3, "momentum": 0.9, "schedule": "cosine", "alpha": 1e-3, "random_state": 5}
+    fitted = SoftmaxClassifier(**settings).fit(X, y)
+    stepped = SoftmaxClassifier(**settings)
+    for _ in range(3):
+        stepped.partial_fit(X, y, classes=np.arange(10))
+    np.testing.assert_array_equal(stepped.coef_, fitted.coef_)
+    assert stepped.n_iter_ == 3 and stepped.loss_curve_ == fitted.loss_curve_
+
+
+def test_partial_fit_needs_every_class_first_and_refuses_others_later(small) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        clf.partial_fit(X, y, classes=[3])
+    assert not hasattr(clf, "classes_")
+    clf.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))  # a block need not hold every class
+    assert clf.classes_.tolist() == list(range(10))
+    with pytest.raises(ValueError, match=r"labels not in classes_ .* e\.g\. 10"):
+        clf.partial_fit(X[:3], [1, 10, 2])
+    with pytest.raises(ValueError, match="not the same as on last call"):
+        clf.partial_fit(X, y, classes=np.arange(11))
+
+
+def test_one_class_is_refused(small) -> None:
+    X, _ = small
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class: 'shirt'"):
+        SoftmaxClassifier().fit(X, ["shirt"] * len(X))
+
+
+def test_early_stopping_keeps_the_best_epoch(small) -> None:
+    X, y = small
+    # An overshooting rate on 1800 examples makes the validation loss wander, so patience 2 runs out.
+    clf = SoftmaxClassifier(lr=5.0, max_iter=40, early_stopping=True, n_iter_no_change=2, random_state=0).fit(X, y)
+    best = clf.best_iter_
+    assert clf.n_iter_ == best + 2 < 40
+    assert clf.validation_loss_curve_[best - 1] == min(clf.validation_loss_curve_)
+    assert min(clf.validation_loss_curve_[best:]) >= clf.validation_loss_curve_[best - 1]
+
+
+def test_early_stopping_refuses_a_split_that_empties_a_class(small) -> None:
+    X, y = small
+    with pytest.raises(ValueError, match="each side needs at least one"):
+        SoftmaxClassifier(early_stopping=True, validation_fraction=0.01).fit(X[:60], y[:60])
+
+
+def test_verbose_prints_a_line_per_epoch(small, capsys) -> None:
+    X, y = small
+    SoftmaxClassifier(max_iter=3, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["epoch", "1"], ["epoch", "2"], ["epoch", "3"]]
+    SoftmaxClassifier(max_iter=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_divergence_says_what_to_do(small) -> None:
+    X, y = small
+    with pytest.raises(TrainingDiverged, match=r"in epoch \d+ at lr 1e\+30; lower lr, or standardize X"):
+        SoftmaxClassifier(lr=1e30, random_state=0).fit(X * 255, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, "float64", np.float32, "float32"])
+def test_dtype_sets_the_precision_of_weights_and_outputs(small, dtype) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(max_iter=1, dtype=dtype, random_state=0).fit(X, y)
+    assert clf.coef_.dtype == clf.intercept_.dtype == clf.predict_proba(X).dtype == np.dtype(dtype)
