@@ -3,8 +3,12 @@
 The large-vocabulary exercise of d2l 3.6 / 4.4: what happens to softmax regression when there are not 10 classes
 but 100,000, as in language modelling? Run from the repository root::
 
-    python benchmarks/bench_classes.py                    # about a minute -> benchmarks/classes.{json,md}
+    python benchmarks/bench_classes.py                    # about 2 minutes -> bench-results/classes.{json,md}
     python benchmarks/bench_classes.py --quick --out DIR  # seconds -> DIR/classes-quick.{json,md}
+    python benchmarks/bench_classes.py --write-results    # replaces the committed benchmarks/classes.{json,md}
+
+The results go into ``--out`` (default ``bench-results/``, git-ignored); only ``--write-results`` replaces the
+files committed beside this script.
 
 Synthetic data, about a sixth of Fashion-MNIST: n = 10,240 examples (40 batches of 256) of d = 784 float32
 features, labels uniform over k classes, W of shape (784, k): 314 MB (299 MiB) at k = 100,000, the largest array
@@ -17,13 +21,15 @@ Three tables:
 
 1. Epoch time and memory against k: the parameters W and b, the peak of the arrays one step allocates
    (``tracemalloc``: logits, log-probabilities, dlogits, dW and temporaries), and the process's peak RSS.
-2. Where a step's time goes: the same operations as ``loss_and_grad`` and ``SGD.step``, timed one by one. The
-   two GEMMs (``X @ W`` and ``X.T @ dlogits``, each 2·n·d·k flops), the softmax part (adding b, log-softmax,
-   the loss, ``exp``, subtracting the one-hot, ``db``: elementwise on the (n, k) logits) and the update
-   (elementwise on the (d, k) weights).
-3. The cross-entropy of a batch of logits by its definition, ``-sum_j y_j log(yhat_j)`` with an explicit
-   one-hot matrix Y and ``yhat = softmax(logits)``, against npsoftmax's fused ``cross_entropy`` (log-softmax,
-   then ``log_probs[rows, y]``, no one-hot), with the largest difference between the two losses.
+2. Where a step's time goes: ``npsoftmax.loss_and_grad`` and ``SGD.step`` timed whole, and the two GEMMs
+   inside ``loss_and_grad`` (``(n, d) @ (d, k)`` forward and ``(d, n) @ (n, k)`` backward, each 2·n·d·k flops)
+   timed as plain matrix products of those shapes. The softmax part (adding b, log-softmax, the loss, ``exp``,
+   subtracting the one-hot, ``db``: elementwise on the (n, k) logits) is the whole call minus the GEMMs; the
+   update is elementwise on the (d, k) weights.
+3. The cross-entropy of a batch of logits by its textbook definition, ``-sum_j onehot(y)_j log(yhat_j)`` with an
+   explicit one-hot matrix and ``yhat = softmax(logits)`` (:func:`textbook_cross_entropy`), against
+   ``npsoftmax.cross_entropy`` (log-softmax, then ``log_probs[rows, y]``, no one-hot), with the largest
+   difference between the two losses.
 """
 
 from __future__ import annotations
@@ -37,11 +43,12 @@ import resource
 import shlex
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -55,6 +62,8 @@ MIN_TIMED_BATCHES = 3
 MIN_TIMING_SECONDS, MAX_REPEATS = 0.2, 2_000  # microsecond timings are repeated until they add up to this
 MIB = 2**20
 PARTS = ("gemms", "softmax", "update")
+COMMITTED_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = Path("bench-results")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -112,59 +121,8 @@ def step_memory(X: np.ndarray, y: np.ndarray, k: int, rng: np.random.Generator) 
     return {"params_mib": (W.nbytes + b.nbytes) / MIB, "step_peak_mib": peak / MIB}
 
 
-def time_parts(X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.random.Generator) -> dict:
-    """Median seconds per batch of a step's parts: the two GEMMs, the softmax part, the update."""
-    W, b, updater = make_model(k, rng)
-    Xb, yb = X[:BATCH_SIZE], y[:BATCH_SIZE]
-    rows = np.arange(BATCH_SIZE)
-    parts: dict[str, list[float]] = {part: [] for part in PARTS}
-    while len(parts["gemms"]) < MAX_REPEATS and (
-        len(parts["gemms"]) <= repeats or sum(map(sum, parts.values())) < MIN_TIMING_SECONDS
-    ):  # the first round warms up
-        t0 = time.perf_counter()
-        product = Xb @ W
-        t1 = time.perf_counter()
-        logits = product + b
-        log_probs = nps.log_softmax(logits)
-        float(-log_probs[rows, yb].mean())
-        dlogits = np.exp(log_probs)
-        dlogits[rows, yb] -= 1
-        dlogits /= BATCH_SIZE
-        db = dlogits.sum(axis=0)
-        t2 = time.perf_counter()
-        dW = Xb.T @ dlogits
-        t3 = time.perf_counter()
-        updater.step((dW, db))
-        t4 = time.perf_counter()
-        for name, seconds in (("gemms", (t1 - t0) + (t3 - t2)), ("softmax", t2 - t1), ("update", t4 - t3)):
-            parts[name].append(seconds)
-    medians = {name: statistics.median(values[1:]) for name, values in parts.items()}
-    total = sum(medians.values())
-    gemm_flops = 2 * 2 * BATCH_SIZE * N_FEATURES * k
-    return {
-        **{f"{name}_seconds": seconds for name, seconds in medians.items()},
-        **{f"{name}_share": seconds / total for name, seconds in medians.items()},
-        "gemm_gflops_per_second": gemm_flops / medians["gemms"] / 1e9,
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The cross-entropy by its definition, with a one-hot matrix, against the fused one.
-
-
-def definitional_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``-sum_j Y_ij log(softmax(logits)_ij)`` per example, with Y the explicit one-hot matrix of ``y``."""
-    Y = np.zeros_like(logits)
-    Y[np.arange(len(y)), y] = 1
-    return -(Y * np.log(nps.softmax(logits))).sum(axis=1)
-
-
-def fused_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """npsoftmax's cross-entropy per example: log-softmax, then each row's entry at its label."""
-    return nps.cross_entropy(logits, y, reduction="none")
-
-
 def median_seconds(function: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``function()`` after one warm-up call, over at least ``repeats`` calls and 0.2 s."""
     function()
     seconds: list[float] = []
     while len(seconds) < MAX_REPEATS and (len(seconds) < repeats or sum(seconds) < MIN_TIMING_SECONDS):
@@ -174,21 +132,73 @@ def median_seconds(function: Callable[[], object], repeats: int) -> float:
     return statistics.median(seconds)
 
 
+def time_parts(X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.random.Generator) -> dict:
+    """Median seconds per batch of a step's parts: the two GEMMs, the rest of ``loss_and_grad``, the update.
+
+    ``npsoftmax.loss_and_grad`` and ``SGD.step`` are timed whole. The GEMMs are timed on their own, as plain
+    matrix products of the shapes and memory layouts ``loss_and_grad`` multiplies: ``(n, d) @ (d, k)`` and the
+    transposed view of the batch, ``(d, n) @ (n, k)``. A GEMM's time does not depend on the values, so the
+    second one multiplies a random (n, k) matrix, not this step's gradient. The softmax part is the whole call
+    minus the two GEMMs, floored at 0 so that timing noise cannot make a share negative.
+    """
+    W, b, updater = make_model(k, rng)
+    Xb, yb = X[:BATCH_SIZE], y[:BATCH_SIZE]
+    upstream = rng.random((BATCH_SIZE, k), dtype=np.float32)
+    _, dW, db = nps.loss_and_grad(Xb, yb, W, b, check_input=False)
+    forward_gemm = median_seconds(lambda: np.matmul(Xb, W), repeats)
+    backward_gemm = median_seconds(lambda: np.matmul(Xb.T, upstream), repeats)
+    whole = median_seconds(lambda: nps.loss_and_grad(Xb, yb, W, b, check_input=False), repeats)
+    update = median_seconds(lambda: updater.step((dW, db)), repeats)
+    gemms = forward_gemm + backward_gemm
+    medians = {"gemms": gemms, "softmax": max(whole - gemms, 0.0), "update": update}
+    total = sum(medians.values())
+    gemm_flops = 2 * 2 * BATCH_SIZE * N_FEATURES * k
+    return {
+        "loss_and_grad_seconds": whole,
+        **{f"{name}_seconds": seconds for name, seconds in medians.items()},
+        **{f"{name}_share": seconds / total for name, seconds in medians.items()},
+        "gemm_gflops_per_second": gemm_flops / gemms / 1e9,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The cross-entropy by its textbook definition, with a one-hot matrix, against npsoftmax's.
+
+
+def textbook_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The textbook definition ``-sum_j onehot(y)_j log(yhat_j)`` per example, with ``yhat = softmax(logits)``.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n, k)
+    y : ndarray of int, shape (n,)
+
+    Returns
+    -------
+    ndarray of shape (n,), in the dtype of ``logits``
+        The one-hot matrix ``Y`` (n, k) is built explicitly, which ``npsoftmax.cross_entropy`` never does.
+    """
+    Y = np.zeros_like(logits)
+    Y[np.arange(len(y)), y] = 1
+    return -(Y * np.log(nps.softmax(logits))).sum(axis=1)
+
+
 def compare_cross_entropies(k: int, repeats: int, rng: np.random.Generator) -> dict:
+    """Time and values of :func:`textbook_cross_entropy` against ``npsoftmax.cross_entropy`` on (256, k) logits."""
     logits = rng.normal(0, 3, size=(BATCH_SIZE, k)).astype(np.float32)
     y = rng.integers(0, k, size=BATCH_SIZE)
-    definitional, fused = definitional_cross_entropy(logits, y), fused_cross_entropy(logits, y)
-    exact = -(nps.log_softmax(logits.astype(np.float64))[np.arange(BATCH_SIZE), y])
-    one_hot_seconds = median_seconds(lambda: definitional_cross_entropy(logits, y), repeats)
-    fused_seconds = median_seconds(lambda: fused_cross_entropy(logits, y), repeats)
+    one_hot, fused = textbook_cross_entropy(logits, y), nps.cross_entropy(logits, y, reduction="none")
+    exact = nps.cross_entropy(logits.astype(np.float64), y, reduction="none")
+    one_hot_seconds = median_seconds(lambda: textbook_cross_entropy(logits, y), repeats)
+    fused_seconds = median_seconds(lambda: nps.cross_entropy(logits, y, reduction="none"), repeats)
     return {
         "one_hot_ms": one_hot_seconds * 1e3,
         "fused_ms": fused_seconds * 1e3,
         "one_hot_over_fused": one_hot_seconds / fused_seconds,
         "one_hot_matrix_mib": logits.nbytes / MIB,
-        "max_abs_diff": float(np.max(np.abs(definitional - fused))),
-        "max_rel_diff": float(np.max(np.abs(definitional - fused) / np.abs(fused))),
-        "max_rel_error_one_hot": float(np.max(np.abs(definitional - exact) / exact)),
+        "max_abs_diff": float(np.max(np.abs(one_hot - fused))),
+        "max_rel_diff": float(np.max(np.abs(one_hot - fused) / np.abs(fused))),
+        "max_rel_error_one_hot": float(np.max(np.abs(one_hot - exact) / exact)),
         "max_rel_error_fused": float(np.max(np.abs(fused - exact) / exact)),
         "mean_loss": float(fused.mean()),
     }
@@ -231,11 +241,6 @@ def benchmark(settings: dict) -> list[dict]:
                 file=sys.stderr,
             )
     return rows
-
-
-def _growth(rows: list[dict], key: str, low: int, high: int) -> float:
-    by_k = {row["classes"]: row for row in rows}
-    return by_k[high][key] / by_k[low][key]
 
 
 def _duration(seconds: float) -> str:
@@ -294,7 +299,7 @@ def conclusions(rows: list[dict]) -> list[str]:
         f"{high:,} classes); sampling methods (sampled softmax, noise-contrastive estimation, negative sampling) "
         "score the true class against a few hundred sampled ones and keep the full softmax for evaluation.",
         "",
-        f"The cross-entropy's definition with a one-hot matrix gives the same loss as the fused one and costs "
+        f"The cross-entropy's textbook definition with a one-hot matrix gives the same loss as the fused one and costs "
         f"{_span(ce_ratios)} its time from {big:,} classes on: not more, because "
         "both compute the full softmax over k, and that dominates; the one-hot form adds an (n, k) matrix, a "
         "logarithm of every probability, a multiply and a sum, where the fused form reads one log-probability "
@@ -341,23 +346,27 @@ def render_markdown(results: dict) -> str:
         "",
         "## Where a step's time goes",
         "",
-        "| classes k | GEMMs ms | softmax ms | update ms | GEMMs share | softmax share | update share | GEMM GFLOP/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| classes k | loss_and_grad ms | GEMMs ms | softmax ms | update ms | GEMMs share | softmax share "
+        "| update share | GEMM GFLOP/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['classes']:,} | {row['gemms_seconds'] * 1e3:.3f} | {row['softmax_seconds'] * 1e3:.3f} | "
+            f"| {row['classes']:,} | {row['loss_and_grad_seconds'] * 1e3:.3f} | {row['gemms_seconds'] * 1e3:.3f} | "
+            f"{row['softmax_seconds'] * 1e3:.3f} | "
             f"{row['update_seconds'] * 1e3:.3f} | {row['gemms_share']:.0%} | {row['softmax_share']:.0%} | "
             f"{row['update_share']:.0%} | {row['gemm_gflops_per_second']:.1f} |"
         )
     lines += [
         "",
-        "GEMMs: `X @ W` and `X.T @ dlogits` (2·256·784·k flops each). Softmax: `+ b`, log-softmax, the loss, "
-        "`exp`, subtracting 1 at the labels, dividing by n, `db`, all elementwise on the (256, k) logits. Update: "
-        "`W -= lr * dW`, elementwise on the (784, k) weights. Medians per batch of the same operations as "
-        "`loss_and_grad` and `SGD.step`, timed one by one.",
+        "Medians per batch. `loss_and_grad(..., check_input=False)` and `SGD.step` are timed whole. GEMMs: the "
+        "two matrix products inside `loss_and_grad`, (256, 784) @ (784, k) forward and (784, 256) @ (256, k) "
+        "backward (2·256·784·k flops each), timed on their own with the same shapes and memory layouts. Softmax: "
+        "the rest of `loss_and_grad` (`+ b`, log-softmax, the loss, `exp`, subtracting 1 at the labels, dividing "
+        "by n, `db`, all elementwise on the (256, k) logits), its time minus the GEMMs'. Update: `SGD.step`, "
+        "`W -= lr * dW`, elementwise on the (784, k) weights.",
         "",
-        "## Cross-entropy: the definition with a one-hot matrix against the fused one",
+        "## Cross-entropy: the textbook definition with a one-hot matrix against the fused one",
         "",
         "| classes k | one-hot ms | fused ms | one-hot / fused | one-hot matrix MiB | max abs diff | max rel diff |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -370,7 +379,8 @@ def render_markdown(results: dict) -> str:
         )
     lines += [
         "",
-        f"A batch of {BATCH_SIZE} float32 logits drawn from N(0, 3²). One-hot: `Y = zeros((n, k)); Y[rows, y] = 1; "
+        f"A batch of {BATCH_SIZE} float32 logits drawn from N(0, 3²). One-hot, `textbook_cross_entropy`: "
+        "`Y = zeros((n, k)); Y[rows, y] = 1; "
         "-(Y * log(softmax(logits))).sum(1)`. Fused: `nps.cross_entropy(logits, y, reduction='none')`, which is "
         "`-log_softmax(logits)[rows, y]` after checking its input (including a scan for NaN, which the one-hot "
         "version does not pay). The differences are between the two float32 results; both are within "
@@ -383,14 +393,51 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (exit status 2) that points to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so no half-written file remains."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python benchmarks/bench_classes.py",
-        description="Epoch time and memory of softmax regression against the number of classes.",
+        description="Epoch time and memory of softmax regression against the number of classes. The results "
+        "go into --out (default bench-results/, git-ignored); only --write-results replaces the committed "
+        "benchmarks/classes.json and classes.md.",
     )
     parser.add_argument("--quick", action="store_true", help="small: k up to 10,000, 2,048 examples, seconds")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="folder for the results")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for the results (default bench-results/, git-ignored)"
+    )
+    where.add_argument(
+        "--write-results", action="store_true", help="replace the committed benchmarks/classes.{json,md} (full run)"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s (npsoftmax {nps.__version__})")
     args = parser.parse_args(argv)
+    if args.write_results and args.quick:
+        parser.error("--write-results records the full run; leave out --quick")
+    out = COMMITTED_DIR if args.write_results else args.out
+    name = "classes-quick" if args.quick else "classes"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"bench_classes: cannot create {out}: {exc.strerror}; choose another --out", file=sys.stderr)
+        return 1
     settings = QUICK if args.quick else FULL
     command = shlex.join(["python", "benchmarks/bench_classes.py", *(sys.argv[1:] if argv is None else argv)])
     results = {
@@ -400,11 +447,13 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings | {"n_features": N_FEATURES, "batch_size": BATCH_SIZE, "lr": LR, "dtype": "float32"},
         "rows": benchmark(settings),
     }
-    name = "classes-quick" if args.quick else "classes"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
-    (args.out / f"{name}.md").write_text(render_markdown(results))
-    print(f"wrote {args.out / name}.json and .md", file=sys.stderr)
+    try:
+        write_atomically(out / f"{name}.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+        write_atomically(out / f"{name}.md", render_markdown(results))
+    except OSError as exc:
+        print(f"bench_classes: cannot write into {out}: {exc.strerror}; choose another --out", file=sys.stderr)
+        return 1
+    print(f"wrote {out / name}.json and .md", file=sys.stderr)
     return 0
 
 
