@@ -4,6 +4,7 @@ A skip hides a test that did not run (a missing dependency, a missing data set) 
 this hook turns any skip into a failing exit status and names the skipped tests.
 """
 
+import dataclasses
 import gzip
 import hashlib
 from pathlib import Path
@@ -39,26 +40,37 @@ def synthetic_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     return images.clip(0, 255).astype(np.uint8), labels.astype(np.uint8)
 
 
+def synthetic_dataset(folder: Path, arrays: list[np.ndarray], **fields) -> data.Dataset:
+    """Write ``arrays`` (training images, labels, test images, labels) as IDX .gz files in ``folder``, and return
+    Fashion-MNIST's record with those files pinned instead (and ``fields`` replaced)."""
+    files = []
+    for spec, array in zip(data.FASHION_MNIST.files, arrays, strict=True):
+        name = fields.get("name", "fashion-mnist") + "-" + spec.name if "name" in fields else spec.name
+        write_idx(folder / f"{name}.gz", array)
+        content = gzip.decompress((folder / f"{name}.gz").read_bytes())
+        files.append(data.IDXFile(name, hashlib.sha256(content).hexdigest(), array.shape))
+    return dataclasses.replace(data.FASHION_MNIST, files=tuple(files), **fields)
+
+
 @pytest.fixture(scope="session")
-def synthetic_files(tmp_path_factory) -> tuple[Path, tuple[data.FashionMNISTFile, ...]]:
-    """Four small IDX .gz files (2000 training, 500 test images) in a folder, and their pins."""
+def synthetic_files(tmp_path_factory) -> tuple[Path, data.Dataset]:
+    """Four small IDX .gz files (2000 training, 500 test images) of Fashion-MNIST's names and shape in a folder,
+    and the record that pins them."""
     folder = tmp_path_factory.mktemp("synthetic-mirror")
     rng = np.random.default_rng(0)
-    arrays = [*synthetic_images(2000, rng), *synthetic_images(500, rng)]
-    files = []
-    for spec, array in zip(data.FILES, arrays, strict=True):
-        write_idx(folder / spec.gz_name, array)
-        content = gzip.decompress((folder / spec.gz_name).read_bytes())
-        files.append(spec._replace(sha256=hashlib.sha256(content).hexdigest(), shape=array.shape))
-    return folder, tuple(files)
+    return folder, synthetic_dataset(folder, [*synthetic_images(2000, rng), *synthetic_images(500, rng)])
 
 
 @pytest.fixture
 def synthetic_data(synthetic_files, tmp_path, monkeypatch) -> Path:
     """The synthetic files pinned in place of the real ones, ``NPSOFTMAX_MIRRORS`` set to their folder and
-    ``NPSOFTMAX_DATA`` to an empty data home in ``tmp_path``; returns the folder (do not modify it)."""
-    folder, files = synthetic_files
-    monkeypatch.setattr(data, "FILES", files)
+    ``NPSOFTMAX_DATA`` to an empty data home in ``tmp_path``; returns the folder (do not modify it).
+
+    Every default argument holds the one FASHION_MNIST record, so its ``files`` are replaced in place, for
+    this test only: the one field that differs, whoever calls with the default.
+    """
+    folder, dataset = synthetic_files
+    monkeypatch.setitem(vars(data.FASHION_MNIST), "files", dataset.files)
     monkeypatch.setenv("NPSOFTMAX_MIRRORS", str(folder))
     monkeypatch.setenv("NPSOFTMAX_DATA", str(tmp_path / "data-home"))
     return folder

@@ -48,13 +48,18 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}/"
 
 
+def use_defaults(monkeypatch, **fields) -> None:
+    """Give FASHION_MNIST, the record every default argument holds, other ``fields`` for one test."""
+    for name, value in fields.items():
+        monkeypatch.setitem(vars(data.FASHION_MNIST), name, value)
+
+
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path):
     """No test reaches the system copy or the internet unless it says so; time bounds short enough for tests."""
     monkeypatch.delenv("NPSOFTMAX_MIRRORS", raising=False)
     monkeypatch.setenv("NPSOFTMAX_DATA", str(tmp_path / "data-home"))
-    monkeypatch.setattr(data, "SYSTEM_DIR", tmp_path / "no-system-copy")
-    monkeypatch.setattr(data, "DEFAULT_MIRRORS", (closed_port_url(),))
+    use_defaults(monkeypatch, system_dir=tmp_path / "no-system-copy", mirrors=(closed_port_url(),))
     for name, value in {"READ_TIMEOUT": 0.5, "STALL_WINDOW": 1.0, "BACKOFF": 0.01}.items():
         monkeypatch.setattr(data, name, value)
 
@@ -96,7 +101,7 @@ def no_rebuild(monkeypatch):
 
 
 def assert_arrays(arrays, folder: Path) -> None:
-    for array, spec in zip(arrays, data.FILES, strict=True):
+    for array, spec in zip(arrays, data.FASHION_MNIST.files, strict=True):
         np.testing.assert_array_equal(array, read_idx(folder / spec.gz_name))
 
 
@@ -109,7 +114,7 @@ def test_a_folder_is_read_in_place_and_the_arrays_cached(synthetic_data, no_rebu
     X_train, y_train, X_test, y_test = arrays
     assert isinstance(X_train, np.memmap) and not X_train.flags.writeable and y_train.dtype == np.int64
     home = get_data_home()
-    caches = [f"{spec.name}.npy" for spec in data.FILES]
+    caches = [f"{spec.name}.npy" for spec in data.FASHION_MNIST.files]
     assert sorted(p.name for p in home.iterdir()) == sorted(["manifest.json", *caches]), "no copy of the .gz"
     assert data_source() == str(synthetic_data)
     no_rebuild()
@@ -132,8 +137,7 @@ def test_data_home_precedence(monkeypatch, tmp_path):
 def test_the_system_copy_comes_before_the_upstream_mirrors(synthetic_data, mirrors, monkeypatch):
     upstream = mirrors()
     monkeypatch.delenv("NPSOFTMAX_MIRRORS")
-    monkeypatch.setattr(data, "SYSTEM_DIR", synthetic_data)
-    monkeypatch.setattr(data, "DEFAULT_MIRRORS", (upstream.url,))
+    use_defaults(monkeypatch, system_dir=synthetic_data, mirrors=(upstream.url,))
     assert_arrays(load_fashion_mnist(), synthetic_data)
     assert upstream.requests == [] and data_source() == str(synthetic_data)
 
@@ -142,11 +146,11 @@ def test_upstream_downloads_go_to_the_data_home_and_come_first_next_time(synthet
     gone, upstream = mirrors(), mirrors()
     gone.behave(None, "404")
     monkeypatch.delenv("NPSOFTMAX_MIRRORS")
-    monkeypatch.setattr(data, "DEFAULT_MIRRORS", (gone.url, upstream.url))
+    use_defaults(monkeypatch, mirrors=(gone.url, upstream.url))
     assert_arrays(load_fashion_mnist(), synthetic_data)
     assert data_source() == upstream.url and len(upstream.requests) == 4
     home = get_data_home()
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         assert (home / spec.gz_name).read_bytes() == (synthetic_data / spec.gz_name).read_bytes()
     for cache in home.glob("*.npy"):
         cache.unlink()
@@ -165,7 +169,7 @@ def test_force_takes_the_files_from_the_sources_again(synthetic_data, mirrors):
 def test_a_recompressed_copy_passes_the_pins_on_content(synthetic_data, tmp_path):
     recompressed = tmp_path / "recompressed"
     recompressed.mkdir()
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         content = gzip.decompress((synthetic_data / spec.gz_name).read_bytes())
         (recompressed / spec.gz_name).write_bytes(gzip.compress(content, compresslevel=1, mtime=12345))
     assert_arrays(load_fashion_mnist(mirrors=[recompressed]), synthetic_data)
@@ -208,10 +212,10 @@ def test_a_misbehaving_mirror_costs_little_and_the_next_source_wins(
     seconds = time.monotonic() - start
     assert_arrays(arrays, synthetic_data)
     assert data_source() == str(synthetic_data)
-    reason = reason.replace("1568016+1568+1024", str(data.FILES[0].max_gz_size))
+    reason = reason.replace("1568016+1568+1024", str(data.FASHION_MNIST.files[0].max_gz_size))
     assert f"{TRAIN_GZ}: {mirror.url}: {reason}" in caplog.text
     assert len(mirror.requests) == n_requests
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         assert written.get(spec.gz_name, 0) <= spec.max_gz_size <= spec.size * 1.001 + 1024
     assert not list(get_data_home().glob("*.gz")) and not list(get_data_home().glob(".npsoftmax-tmp-*"))
     assert seconds < 5, f"{mode}: {seconds:.1f} s"
@@ -231,13 +235,13 @@ def test_every_source_failing_is_reported_and_nothing_is_left(synthetic_data, mi
     impostor, empty = tmp_path / "impostor", tmp_path / "empty"
     empty.mkdir()
     impostor.mkdir()
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         write_idx(impostor / spec.gz_name, np.ones(spec.shape, np.uint8))
     dead = closed_port_url()
     with pytest.raises(DataUnavailableError) as info:
         load_fashion_mnist(mirrors=[missing.url, error_page.url, empty, impostor, dead])
     message = str(info.value)
-    assert message.startswith(f"Could not get {', '.join(spec.gz_name for spec in data.FILES)} into")
+    assert message.startswith(f"Could not get {', '.join(spec.gz_name for spec in data.FASHION_MNIST.files)} into")
     assert f"  - {missing.url}: HTTP 404" in message
     assert f"  - {error_page.url}: not gzip data, starting b'<!DOCTYPE html>" in message
     assert f"  - {empty}: no such file" in message
@@ -354,13 +358,13 @@ def run_with_read_only(folders: list[Path], code: str) -> subprocess.CompletedPr
 def test_a_read_only_data_home_still_loads(fashion_mnist_home, tmp_path):
     downloads = tmp_path / "downloads-only"  # verified downloads, no caches, in a folder nobody may write
     downloads.mkdir()
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         (downloads / spec.gz_name).write_bytes((REAL_DATA / spec.gz_name).read_bytes())
     code = (
         "import sys, numpy as np, npsoftmax as nps\n"
         "for home in sys.argv[1:]:\n"
-        "    X, y, Xt, yt = nps.load_fashion_mnist(home, mirrors=[])\n"
-        "    print(X.shape, Xt.shape, np.bincount(y).tolist() == [6000] * 10, nps.data_source(home))\n"
+        "    X, y, Xt, yt, source = nps.data.load(root=home, mirrors=[])\n"
+        "    print(X.shape, Xt.shape, np.bincount(y).tolist() == [6000] * 10, source)\n"
     ).replace("sys.argv[1:]", repr([str(fashion_mnist_home), str(downloads)]))
     result = run_with_read_only([fashion_mnist_home, downloads], code)
     assert result.returncode == 0, result.stderr
@@ -385,7 +389,7 @@ def test_the_real_fashion_mnist(fashion_mnist_home):
     assert X_train.dtype == X_test.dtype == np.uint8 and y_train.dtype == y_test.dtype == np.int64
     np.testing.assert_array_equal(np.bincount(y_train, minlength=10), [6000] * 10)
     np.testing.assert_array_equal(np.bincount(y_test, minlength=10), [1000] * 10)
-    for spec in data.FILES:
+    for spec in data.FASHION_MNIST.files:
         assert hashlib.sha256(gzip.decompress((REAL_DATA / spec.gz_name).read_bytes())).hexdigest() == spec.sha256
     assert not list(fashion_mnist_home.glob("*.gz")), "Debian's copy is read in place"
     assert data_source(fashion_mnist_home) == str(REAL_DATA)
