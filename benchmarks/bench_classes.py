@@ -422,7 +422,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small: k up to 10,000, 2,048 examples, seconds")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="folder for the results (default bench-results/, git-ignored)"
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="folder for the results (default bench-results/, git-ignored)",
     )
     where.add_argument(
         "--write-results", action="store_true", help="replace the committed benchmarks/classes.{json,md} (full run)"

@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -141,24 +142,19 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _at_least_two(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
-    return value
+def _integer_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer of at least ``low``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,13 +163,19 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data-dir", default=None, help="Fashion-MNIST's data home (default: npsoftmax's)")
-    parser.add_argument("--folds", type=_at_least_two, default=5, help="cross-validation folds (default 5)")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the folds (default 0)")
+    parser.add_argument(
+        "--data-dir", default=None, metavar="DIR", help="Fashion-MNIST's data home (default: npsoftmax's)"
+    )
+    parser.add_argument("--folds", type=_integer_at_least(2), default=5, help="cross-validation folds (default 5)")
+    parser.add_argument("--seed", type=_integer_at_least(0), default=0, help="seed of the folds (default 0)")
     parser.add_argument("--quick", action="store_true", help="one candidate, one epoch: a smoke test")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="folder for the results (default bench-results/, git-ignored)"
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="folder for the results (default bench-results/, git-ignored)",
     )
     where.add_argument(
         "--write-results",

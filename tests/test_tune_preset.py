@@ -92,7 +92,7 @@ def test_help_says_where_the_results_go(tmp_path: Path) -> None:
         (["--quick", "--write-results"], "--write-results records the full grid"),
         (["--write-results", "--out", "x"], "not allowed with argument"),
         (["--folds", "1"], "argument --folds: must be at least 2, got 1"),
-        (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+        (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
