@@ -1,0 +1,88 @@
+"""SoftmaxClassifier on Dask: dask-ml's ``Incremental`` streams a chunked array, block by block, through
+``partial_fit`` on a ``LocalCluster`` of two worker processes, and gives what the same calls give in one process."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from dask.distributed import Client, LocalCluster
+from dask_ml.wrappers import Incremental
+
+import npsoftmax as nps
+from npsoftmax.sklearn import SoftmaxClassifier
+
+N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two single-threaded worker processes, so each model really travels between processes."""
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def blocks(fashion_mnist_home):
+    """``(X, y, X_test, y_test)``: the first real training images as float32 pixels in [0, 1], and labels."""
+    images, labels, test_images, test_labels = nps.load_fashion_mnist(fashion_mnist_home, download=False)
+
+    def as_pixels(a: np.ndarray) -> np.ndarray:
+        return a.reshape(len(a), -1).astype(np.float32) / np.float32(255)
+
+    return as_pixels(images[:N_TRAIN]), labels[:N_TRAIN], as_pixels(test_images[:N_TEST]), test_labels[:N_TEST]
+
+
+def on_the_workers(client: Client, a: np.ndarray) -> da.Array:
+    """``a`` as a dask array of ``BLOCK_ROWS``-row blocks held by the workers, as data read by the cluster is."""
+    pieces = [a[start : start + BLOCK_ROWS] for start in range(0, len(a), BLOCK_ROWS)]
+    futures = client.scatter(pieces)
+    return da.concatenate(
+        [da.from_delayed(dask.delayed(f), p.shape, a.dtype) for f, p in zip(futures, pieces, strict=True)]
+    )
+
+
+def test_incremental_passes_the_model_from_block_to_block(client, blocks) -> None:
+    X, y, X_test, y_test = blocks
+    dX, dy = on_the_workers(client, X), on_the_workers(client, y)
+    assert len(client.has_what()) == 2 and all(client.has_what().values()), "both workers hold blocks"
+    classes = np.arange(10)
+
+    inc = Incremental(SoftmaxClassifier(random_state=0), shuffle_blocks=False)
+    for _ in range(2):  # each Incremental.partial_fit is one pass over the blocks
+        inc.partial_fit(dX, dy, classes=classes)
+
+    # In one process: the same partial_fit calls on the same blocks, in the same order.
+    local = SoftmaxClassifier(random_state=0)
+    for _ in range(2):
+        for start in range(0, N_TRAIN, BLOCK_ROWS):
+            local.partial_fit(X[start : start + BLOCK_ROWS], y[start : start + BLOCK_ROWS], classes=classes)
+
+    model = inc.estimator_
+    assert model.n_iter_ == local.n_iter_ == 2 * N_TRAIN // BLOCK_ROWS
+    np.testing.assert_allclose(model.coef_, local.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_, local.intercept_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.loss_curve_, local.loss_curve_, rtol=1e-6)
+
+    # Prediction on a dask array runs block by block on the cluster too.
+    dX_test = on_the_workers(client, X_test)
+    np.testing.assert_array_equal(inc.predict(dX_test).compute(), local.predict(X_test))
+    assert inc.score(dX_test, on_the_workers(client, y_test)) > 0.75
+
+
+def test_incremental_fit_shuffles_the_blocks_and_learns(client, blocks) -> None:
+    X, y, X_test, y_test = blocks
+    dX, dy = on_the_workers(client, X), on_the_workers(client, y)
+    inc = Incremental(SoftmaxClassifier(random_state=0), random_state=0).fit(dX, dy, classes=np.arange(10))
+    first_pass = inc.estimator_.loss_curve_
+    for _ in range(2):
+        inc.partial_fit(dX, dy)  # classes_ is known from here on
+    model = inc.estimator_
+    assert model.classes_.tolist() == list(range(10)) and model.coef_.shape == (10, 784)
+    assert model.n_iter_ == 3 * N_TRAIN // BLOCK_ROWS
+    assert np.mean(model.loss_curve_[-len(first_pass) :]) < np.mean(first_pass)
+    assert model.score(X_test, y_test) > 0.75
