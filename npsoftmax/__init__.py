@@ -33,7 +33,7 @@ from .losses import (
 )
 from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
-from .optim import SGD, constant_lr, cosine_lr
+from .optim import SGD, Updater, constant_lr, cosine_lr
 from .training import History, TrainingDiverged, predict_ch3, train_ch3, train_epoch_ch3
 
 __version__ = "0.1.0"
@@ -56,6 +56,7 @@ __all__ = [
     "evaluate_loss_and_accuracy",
     "confusion_matrix",
     "SGD",
+    "Updater",
     "constant_lr",
     "cosine_lr",
     "train_epoch_ch3",

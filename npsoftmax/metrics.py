@@ -1,10 +1,9 @@
-"""Accuracy, the seed's ``Accumulator``, evaluation, the confusion matrix, and what lies beyond accuracy:
+"""Accuracy, d2l's ``Accumulator``, evaluation, the confusion matrix, and what lies beyond accuracy:
 per-class precision, recall and F1, top-k accuracy, calibration (ECE) and coverage when abstaining."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
@@ -12,7 +11,7 @@ from numpy.typing import ArrayLike
 
 from ._blas import one_blas_thread
 from .losses import cross_entropy
-from .validation import check_float_array, check_labels
+from .validation import check_float_array, check_scalar, check_scores
 
 __all__ = [
     "accuracy",
@@ -49,7 +48,7 @@ def _predicted_labels(y_hat: ArrayLike, n: int) -> np.ndarray:
 
 
 def accuracy(y_hat: ArrayLike, y: ArrayLike) -> int:
-    """The number of correct predictions, as in the seed (divide by ``len(y)`` for a rate).
+    """The number of correct predictions, as in d2l (divide by ``len(y)`` for a rate).
 
     Parameters
     ----------
@@ -64,10 +63,10 @@ def accuracy(y_hat: ArrayLike, y: ArrayLike) -> int:
 
 
 class Accumulator:
-    """Running sums over ``n`` variables, as in the seed: ``add(*values)``, ``reset()``, ``metric[i]``."""
+    """Running sums over ``n >= 1`` variables, as in d2l: ``add(*values)``, ``reset()``, ``metric[i]``."""
 
     def __init__(self, n: int) -> None:
-        self.data = [0.0] * n
+        self.data = [0.0] * check_scalar(n, "n", int, min_val=1)
 
     def add(self, *args: float) -> None:
         if len(args) != len(self.data):
@@ -157,9 +156,9 @@ def _check_scores(
     With ``probabilities``, every row must also be a distribution: entries in [0, 1] summing to 1 (to 1e-4,
     float32's rounding over a row with room to spare); logits passed by mistake fail here.
     """
-    scores = check_float_array(name, scores)
-    if scores.ndim != 2 or 0 in scores.shape:
-        raise ValueError(f"{name} must be 2-D of shape (n_examples, n_classes), both >= 1, got shape {scores.shape}")
+    scores, y = check_scores(name, scores, y)
+    if scores.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one example (row), got shape {scores.shape}")
     if probabilities:
         row_sums = scores.sum(axis=1)
         if scores.min() < 0 or scores.max() > 1 or np.max(np.abs(row_sums - 1)) > 1e-4:
@@ -168,13 +167,7 @@ def _check_scores(
                 f"{scores.min():.4g}..{scores.max():.4g}, row sums {row_sums.min():.6g}..{row_sums.max():.6g}); "
                 f"pass softmax(logits)"
             )
-    return scores, check_labels(y, *scores.shape)
-
-
-def _check_n_bins(n_bins: int) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, Integral) or n_bins < 1:
-        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
-    return int(n_bins)
+    return scores, y
 
 
 def precision_recall_f1(confusion: ArrayLike) -> dict[str, np.ndarray]:
@@ -261,8 +254,7 @@ def top_k_accuracy(scores: ArrayLike, y: ArrayLike, k: int) -> float:
     """
     scores, y = _check_scores("scores", scores, y)
     n_classes = scores.shape[1]
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= n_classes:
-        raise ValueError(f"k must be an integer in [1, {n_classes}] for {n_classes} classes, got {k!r}")
+    k = check_scalar(k, "k", int, min_val=1, max_val=n_classes)
     true_scores = scores[np.arange(len(y)), y][:, None]
     lower_index = np.arange(n_classes) < y[:, None]
     rank = np.count_nonzero((scores > true_scores) | ((scores == true_scores) & lower_index), axis=1)
@@ -290,7 +282,7 @@ def calibration_bins(probs: ArrayLike, y: ArrayLike, n_bins: int = 15) -> Calibr
         the fraction correct in each bin, NaN where the bin is empty; ``count`` (n_bins,) int64.
     """
     probs, y = _check_scores("probs", probs, y, probabilities=True)
-    n_bins = _check_n_bins(n_bins)
+    n_bins = check_scalar(n_bins, "n_bins", int, min_val=1)
     confidence = probs.max(axis=1).astype(np.float64)
     correct = probs.argmax(axis=1) == y
     edges = np.linspace(0.0, 1.0, n_bins + 1)

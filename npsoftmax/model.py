@@ -1,8 +1,9 @@
-"""The model: ``softmax(X @ W + b)`` with the seed's initialization, ``W ~ N(0, 0.01)``, ``b = 0``."""
+"""The model: ``softmax(X @ W + b)`` with d2l's initialization, ``W ~ N(0, 0.01)``, ``b = 0``."""
 
 from __future__ import annotations
 
 import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -12,7 +13,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ._io import write_atomic
 from .losses import softmax
-from .validation import check_problem, flatten_examples
+from .validation import check_problem, check_scalar, flatten_examples
 
 __all__ = ["SoftmaxRegression"]
 
@@ -26,7 +27,7 @@ class SoftmaxRegression:
         Features per example (28 * 28 pixels).
     num_outputs : int, default 10
         Classes.
-    seed : int or None
+    seed : int >= 0 or None
         Seed of the ``W ~ N(0, 0.01)`` draw; None draws fresh entropy.
     dtype : float32 or float64, default float32
 
@@ -42,9 +43,10 @@ class SoftmaxRegression:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        for name, value in (("num_inputs", num_inputs), ("num_outputs", num_outputs)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        num_inputs = check_scalar(num_inputs, "num_inputs", int, min_val=1)
+        num_outputs = check_scalar(num_outputs, "num_outputs", int, min_val=1)
+        if seed is not None:
+            seed = check_scalar(seed, "seed", int, min_val=0)
         rng = np.random.default_rng(seed)
         self.W = rng.normal(0.0, 0.01, size=(num_inputs, num_outputs)).astype(dtype)
         self.b = np.zeros(num_outputs, dtype=dtype)
@@ -84,15 +86,20 @@ class SoftmaxRegression:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SoftmaxRegression:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save` (or by ``np.savez`` with arrays ``W`` and ``b``).
 
-        Raises ``ValueError`` naming the file and the problem for anything that is not such a model: an empty
-        file, a file that is not an ``.npz`` (a bare ``.npy`` among them), missing arrays, shapes that do not fit
-        or are empty, a dtype other than float32/float64 (complex, integer, object), or array headers claiming
-        more data than the file holds. Sizes are checked before anything is allocated, and pickles are refused.
+        Arrays stored in either byte order load as native float32 or float64. Only a regular file is read:
+        a symlink is followed, but a directory, a device (such as ``/dev/zero``), a FIFO or a socket is
+        refused before a byte is read, and so is a file larger than :data:`MAX_FILE_BYTES`.
+
+        Raises ``ValueError`` naming the file and the problem for anything that is not such a model: not a
+        regular file, too large, empty, not an ``.npz`` (a bare ``.npy`` among them), missing arrays, shapes
+        that do not fit or are empty, a dtype other than float32/float64 (complex, integer, object), or array
+        headers claiming more data than the file holds. Sizes are checked before anything is allocated, and
+        pickles are refused. ``FileNotFoundError`` if there is no file.
         """
         try:
-            with zipfile.ZipFile(path) as archive:
+            with _open_regular_file(path) as f, zipfile.ZipFile(f) as archive:
                 W, b = (_read_npz_member(archive, name, path) for name in ("W", "b"))
         except (zipfile.BadZipFile, EOFError, zlib.error):
             raise ValueError(
@@ -118,6 +125,42 @@ class SoftmaxRegression:
 
 # A model's arrays are a few hundred KB; a header claiming more than this is not a model.
 MAX_ARRAY_BYTES = 1 << 30
+# Two arrays and the zip's own records: a larger file is not a model, and is not read.
+MAX_FILE_BYTES = 2 * MAX_ARRAY_BYTES + (1 << 20)
+
+_FILE_KINDS = {
+    stat.S_ISDIR: "a directory",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def _open_regular_file(path: str | os.PathLike):
+    """``path`` opened for binary reading, if it is a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    The file is opened without blocking (a FIFO with no writer would otherwise wait forever) and its type
+    is read from the open descriptor, so what is checked is what is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except IsADirectoryError:  # where a directory cannot even be opened
+        mode = stat.S_IFDIR
+    else:
+        info = os.fstat(fd)
+        mode, size = info.st_mode, info.st_size
+        if stat.S_ISREG(mode) and size <= MAX_FILE_BYTES:
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        os.close(fd)
+        if stat.S_ISREG(mode):
+            raise ValueError(f"{path} holds {size} bytes, more than a model file can ({MAX_FILE_BYTES}); not a model")
+    kind = next((name for is_kind, name in _FILE_KINDS.items() if is_kind(mode)), "not a regular file")
+    raise ValueError(
+        f"{path} is {kind}, not a model file; SoftmaxRegression.load reads only regular files, "
+        f"as SoftmaxRegression.save writes them"
+    )
 
 
 def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLike) -> np.ndarray:
@@ -135,7 +178,7 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
             shape, fortran_order, dtype = read_header(f)
         except ValueError as exc:
             raise ValueError(f"{path}: array {name!r} has a malformed header ({exc})") from None
-        if dtype not in (np.float32, np.float64):
+        if dtype.kind != "f" or dtype.itemsize not in (4, 8):
             raise ValueError(f"{path}: {name} must be float32 or float64, got {dtype}")
         n_bytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
         if n_bytes > min(info.file_size - f.tell(), MAX_ARRAY_BYTES):
@@ -146,4 +189,5 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
         data = f.read(n_bytes)
     if len(data) != n_bytes:
         raise ValueError(f"{path}: array {name!r} is truncated ({len(data)} of {n_bytes} bytes)")
-    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C").copy()
+    stored = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
+    return stored.astype(dtype.newbyteorder("="), order="C")  # a copy, as save() writes it: native, C order

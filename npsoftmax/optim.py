@@ -1,39 +1,80 @@
-"""Minibatch SGD (optionally with momentum) and learning-rate schedules, updating parameters in place."""
+"""The updater protocol, minibatch SGD (optionally with momentum) and learning-rate schedules.
+
+An updater is anything with a mutable learning rate ``lr`` and a method ``step(grads)`` that updates its
+parameters in place from gradients in the parameters' order (:class:`Updater`). :class:`SGD` is one; the
+training functions accept any other. Hyperparameters and parameters are checked once, in ``__init__``:
+``step`` runs once per batch and trusts its gradients to have the parameters' shapes, as
+:func:`npsoftmax.loss_and_grad` returns them.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["SGD", "cosine_lr", "constant_lr"]
+from .validation import check_scalar
+
+__all__ = ["Updater", "SGD", "cosine_lr", "constant_lr"]
+
+
+@runtime_checkable
+class Updater(Protocol):
+    """What :func:`npsoftmax.train_epoch_ch3` and :func:`npsoftmax.train_ch3` need of an optimizer.
+
+    Attributes
+    ----------
+    lr : float
+        The learning rate of the next steps. ``train_ch3`` sets it each epoch from its ``schedule`` and puts
+        the base rate back when it returns.
+
+    Methods
+    -------
+    step(grads)
+        Update the parameters in place, one step, from ``grads``: a sequence of arrays of the parameters'
+        shapes, in their order (``(dW, db)`` for :class:`npsoftmax.SoftmaxRegression`). The gradients are
+        already means over the batch.
+
+    d2l's ``updater(batch_size)`` reads the gradients autograd leaves in ``.grad``; without autograd, the
+    gradients are passed in.
+    """
+
+    lr: float
+
+    def step(self, grads: Sequence[np.ndarray]) -> None: ...
 
 
 class SGD:
-    """Minibatch stochastic gradient descent: ``param -= lr * grad``, as the seed's ``sgd`` updater.
+    """Minibatch stochastic gradient descent: ``param -= lr * grad``, as d2l's ``sgd`` updater; an :class:`Updater`.
 
     With ``momentum > 0`` it keeps a velocity per parameter (the heavy-ball form PyTorch uses):
     ``v = momentum * v + grad``, ``param -= lr * v``.
 
     The gradients given to :meth:`step` are already means over the batch (``loss_and_grad`` divides by
-    ``n``), so unlike the seed's ``sgd(params, lr, batch_size)`` there is no division by the batch size here.
+    ``n``), so unlike d2l's ``sgd(params, lr, batch_size)`` there is no division by the batch size here.
 
     Parameters
     ----------
     params : sequence of ndarray
-        Updated in place, e.g. ``net.params``.
+        float32 or float64 arrays, updated in place, e.g. ``net.params``.
     lr : float
         Learning rate, finite and >= 0.
     momentum : float, default 0.0
         In [0, 1).
+
+    Raises
+    ------
+    ValueError
+        ``lr`` or ``momentum`` not a number in its range (a bool is not a number).
+    TypeError
+        A parameter that is not a float32 or float64 array.
     """
 
     def __init__(self, params: Sequence[np.ndarray], lr: float, momentum: float = 0.0) -> None:
-        if not (math.isfinite(lr) and lr >= 0):
-            raise ValueError(f"lr must be a finite number >= 0, got {lr}")
-        if not (math.isfinite(momentum) and 0 <= momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        lr = check_scalar(lr, "lr", float, min_val=0)
+        momentum = check_scalar(momentum, "momentum", float, min_val=0, max_val=1, include_boundaries="left")
         self.params = list(params)
         for param in self.params:
             if not isinstance(param, np.ndarray) or param.dtype not in (np.float32, np.float64):
@@ -45,11 +86,15 @@ class SGD:
         self._velocity = [np.zeros_like(p) for p in self.params] if momentum else None
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
-        """Apply one update from gradients matching ``params`` in shape and order."""
-        if len(grads) != len(self.params) or any(g.shape != p.shape for g, p in zip(grads, self.params, strict=False)):
+        """Apply one update from ``grads``, one per parameter, of the parameters' shapes and in their order.
+
+        Shapes are not checked: this runs once per batch, and :func:`npsoftmax.loss_and_grad` returns
+        gradients of the parameters' shapes. A different count is refused before anything is updated.
+        """
+        if len(grads) != len(self.params):
             raise ValueError(
-                f"step needs one gradient per parameter, of shapes {[p.shape for p in self.params]}, "
-                f"got {[getattr(g, 'shape', g) for g in grads]}"
+                f"step needs one gradient per parameter, {len(self.params)} of shapes "
+                f"{[p.shape for p in self.params]}, got {len(grads)}"
             )
         if self._velocity is None:
             for param, grad in zip(self.params, grads, strict=True):
@@ -64,7 +109,7 @@ class SGD:
 
 
 def constant_lr(base_lr: float, epoch: int, num_epochs: int) -> float:
-    """The seed's schedule: ``base_lr`` throughout."""
+    """d2l's schedule: ``base_lr`` throughout."""
     return base_lr
 
 

@@ -1,8 +1,9 @@
 """The chapter's training functions: ``train_epoch_ch3``, ``train_ch3`` and ``predict_ch3``, call for call.
 
 They keep d2l's names, arguments and meaning. ``loss`` is :func:`npsoftmax.cross_entropy` itself (or a
-:class:`npsoftmax.CrossEntropyLoss` for weight decay or the seed's naive formulas), and the backward pass,
-which autograd does in the seed, is :func:`npsoftmax.loss_and_grad`.
+:class:`npsoftmax.CrossEntropyLoss` for weight decay or d2l's naive formulas), the backward pass, which
+autograd does in the chapter, is :func:`npsoftmax.loss_and_grad`, and ``updater`` is any
+:class:`npsoftmax.optim.Updater` (``lr`` and ``step(grads)``), such as :class:`npsoftmax.SGD`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .loader import MinibatchIter
 from .losses import CrossEntropyLoss, cross_entropy, loss_and_grad, naive_cross_entropy
 from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
-from .optim import SGD, constant_lr
+from .optim import Updater, constant_lr
+from .validation import check_scalar
 
 __all__ = ["History", "TrainingDiverged", "train_epoch_ch3", "train_ch3", "predict_ch3"]
 
@@ -64,14 +66,21 @@ def _as_training_loss(loss: Callable) -> CrossEntropyLoss:
 
 
 def train_epoch_ch3(
-    net: SoftmaxRegression, train_iter: Iterable, loss: Callable, updater: SGD, *, check_input: bool | None = None
+    net: SoftmaxRegression,
+    train_iter: Iterable,
+    loss: Callable,
+    updater: Updater,
+    *,
+    check_input: bool | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
 ) -> tuple[float, float]:
-    """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``, as the seed's.
+    """One pass over ``train_iter``; returns ``(mean training loss, training accuracy)``, as d2l's.
 
-    As in the seed, loss and accuracy are averaged over the batches as they are trained on, each batch
+    As in d2l, loss and accuracy are averaged over the batches as they are trained on, each batch
     scored before its update. ``updater`` takes the gradients, ``updater.step((dW, db))``, as
     :class:`npsoftmax.SGD` does. Batches are checked as :func:`npsoftmax.loss_and_grad` checks its input, except
     an :class:`npsoftmax.MinibatchIter`'s, which are valid by construction (``check_input`` overrides).
+    ``progress`` wraps the batches (a progress bar); the check is decided on ``train_iter`` itself.
 
     Raises
     ------
@@ -90,9 +99,10 @@ def train_epoch_ch3(
         )
     if check_input is None:
         check_input = not isinstance(train_iter, MinibatchIter)
+    batches = progress(train_iter) if progress is not None else train_iter
     metric = Accumulator(3)  # sum of losses, number correct, number of examples
     with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
-        for X, y in train_iter:
+        for X, y in batches:
             batch_loss, dW, db, logits = loss_and_grad(
                 X, y, *net.params, loss.weight_decay, naive=loss.naive, check_input=check_input, return_logits=True
             )
@@ -114,7 +124,7 @@ def train_ch3(
     test_iter: Iterable,
     loss: Callable,
     num_epochs: int,
-    updater: SGD,
+    updater: Updater,
     *,
     val_iter: Iterable | None = None,
     patience: int | None = None,
@@ -124,18 +134,19 @@ def train_ch3(
     on_epoch: Callable[[dict], None] | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> History:
-    """Train for ``num_epochs``, evaluating after each, and draw the seed's live curves.
+    """Train for ``num_epochs``, evaluating after each, and draw d2l's live curves.
 
-    The six positional arguments are the seed's. The curves (train loss, train acc, test acc) are an
-    :class:`npsoftmax.Animator`: inside Jupyter one figure updated in place, with ``path`` a PNG rewritten
-    every epoch, otherwise nothing on screen (a script never blocks). ``animate=False`` draws nothing.
+    The six positional arguments are d2l's; ``updater`` is an :class:`npsoftmax.optim.Updater`. The curves
+    (train loss, train acc, test acc) are an :class:`npsoftmax.Animator`: inside Jupyter one figure updated in
+    place, with ``path`` a PNG rewritten every epoch, otherwise nothing on screen (a script never blocks).
+    ``animate=False`` draws nothing.
 
     Keyword-only extras:
 
     - ``val_iter`` adds ``val_loss`` and ``val_acc`` to every record and to the curves;
     - ``patience`` (with ``val_iter``) stops once the validation loss has not improved for that many epochs,
       and puts the best epoch's weights back into ``net``;
-    - ``schedule(base_lr, epoch, num_epochs)`` sets each epoch's learning rate;
+    - ``schedule(base_lr, epoch, num_epochs)`` sets each epoch's learning rate (a finite number >= 0);
     - ``on_epoch(record)`` is called after each epoch, ``progress`` wraps each epoch's batches (a progress bar).
 
     Returns
@@ -143,11 +154,25 @@ def train_ch3(
     History
         One dict per epoch: ``epoch``, ``lr``, ``train_loss``, ``train_acc``, ``test_acc`` (and ``val_loss``,
         ``val_acc``), ``seconds`` (the training pass) and ``eval_seconds``.
+
+    Raises
+    ------
+    ValueError
+        ``num_epochs`` or ``patience`` not an integer >= 1, ``patience`` without ``val_iter``, a schedule
+        giving a learning rate that is not a finite number >= 0; and what :func:`train_epoch_ch3` raises.
+    TypeError
+        An ``updater`` without ``lr`` and ``step`` (see :class:`npsoftmax.optim.Updater`).
     """
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
-    if patience is not None and (val_iter is None or patience < 1):
-        raise ValueError(f"early stopping needs a val_iter and a patience >= 1, got patience {patience!r}")
+    num_epochs = check_scalar(num_epochs, "num_epochs", int, min_val=1)
+    if patience is not None:
+        patience = check_scalar(patience, "patience", int, min_val=1)
+        if val_iter is None:
+            raise ValueError(f"early stopping (patience {patience}) needs a val_iter to watch the validation loss")
+    if not isinstance(updater, Updater):
+        raise TypeError(
+            f"updater must have a learning rate lr and a step(grads) method, such as nps.SGD(net.params, lr), "
+            f"got {updater!r}"
+        )
     animator = None
     if animate:
         from .plots import Animator, in_notebook
@@ -159,7 +184,7 @@ def train_ch3(
             ylim=(0.3, 0.9),
             legend=legend,
             path=path,
-            # Every epoch in a notebook, as the seed; a PNG that is only watched is redrawn once a second at most.
+            # Every epoch in a notebook, as d2l; a PNG that is only watched is redrawn once a second at most.
             min_interval=0.0 if in_notebook() else 1.0,
         )
     base_lr = updater.lr
@@ -167,15 +192,9 @@ def train_ch3(
     best = {"val_loss": math.inf, "epoch": 0, "params": None}
     try:
         for epoch in range(num_epochs):
-            updater.lr = schedule(base_lr, epoch, num_epochs)
+            updater.lr = check_scalar(schedule(base_lr, epoch, num_epochs), "the schedule's lr", float, min_val=0)
             start = time.perf_counter()
-            train_loss, train_acc = train_epoch_ch3(
-                net,
-                progress(train_iter) if progress else train_iter,
-                loss,
-                updater,
-                check_input=not isinstance(train_iter, MinibatchIter),
-            )
+            train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater, progress=progress)
             seconds = time.perf_counter() - start
             record = {"epoch": epoch + 1, "lr": updater.lr, "train_loss": train_loss, "train_acc": train_acc}
             if val_iter is not None:
@@ -210,21 +229,28 @@ def train_ch3(
 
 
 def predict_ch3(net: SoftmaxRegression, test_iter: Iterable, n: int = 6, path: str | os.PathLike | None = None):
-    """The first ``n`` test images titled with their true and predicted labels, as the seed's ``predict_ch3``.
+    """The first ``n`` test images titled with their true and predicted labels, as d2l's ``predict_ch3``.
 
     Returns the matplotlib ``Figure``: Jupyter shows it inline when the call ends a cell. With ``path``
-    it is also written there as a PNG. Wrong predictions are titled in red.
+    it is also written there as a PNG. Wrong predictions are titled in red. ``n`` is 1 to 100 (a larger
+    grid is unreadable); fewer images are shown if ``test_iter`` holds fewer.
+
+    Raises
+    ------
+    ValueError
+        ``n`` not an integer in [1, 100], or ``test_iter`` yielding no images.
     """
     from .plots import plot_predictions
 
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 100:
-        raise ValueError(f"n must be an integer from 1 to 100 (a larger grid is unreadable), got {n!r}")
+    n = check_scalar(n, "n", int, min_val=1, max_val=100)
     images, labels = [], []
     for X, y in test_iter:
         images.append(X[: n - sum(map(len, labels))].copy())
         labels.append(y[: len(images[-1])].copy())
         if sum(map(len, labels)) >= n:
             break
+    if not sum(map(len, labels)):
+        raise ValueError(f"test_iter yielded no images; predict_ch3 shows the first n = {n} of its (X, y) batches")
     X, y = np.concatenate(images), np.concatenate(labels)
     trues = get_fashion_mnist_labels(y)
     preds = get_fashion_mnist_labels(net.predict(X))

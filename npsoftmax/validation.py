@@ -13,7 +13,6 @@ import numbers
 from typing import Literal
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import ArrayLike
 
 __all__ = [
@@ -73,9 +72,7 @@ def check_scalar(
         for "this argument is wrong". The message reads, e.g., ``lr must be a number in [0, inf), got True``.
     """
     if include_boundaries not in ("both", "left", "right", "neither"):
-        raise ValueError(
-            f"include_boundaries must be 'both', 'left', 'right' or 'neither', got {include_boundaries!r}"
-        )
+        raise ValueError(f"include_boundaries must be 'both', 'left', 'right' or 'neither', got {include_boundaries!r}")
     types = target_type if isinstance(target_type, tuple) else (target_type,)
     types = tuple({int: numbers.Integral, float: numbers.Real}.get(t, t) for t in types)
     integral = numbers.Integral in types and numbers.Real not in types
@@ -91,7 +88,7 @@ def check_scalar(
     low = "-inf" if min_val is None else _show_bound(min_val)
     high = "inf" if max_val is None else _show_bound(max_val)
     accepted = f"{kind} in {left}{low}, {high}{right}" if integral or real else kind
-    shown = f"{x!r}" if isinstance(x, (str, bytes)) or not isinstance(x, numbers.Number) else f"{x}"
+    shown = f"{x}" if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, (str, bytes)) else f"{x!r}"
 
     is_bool = isinstance(x, (bool, np.bool_))
     if (is_bool and bool not in types) or not isinstance(x, types):
@@ -194,8 +191,7 @@ def check_softmax_input(Z: ArrayLike, axis: int) -> tuple[np.ndarray, int]:
     Z = check_float_array("Z", Z, finite=False)
     if Z.ndim == 0:
         raise ValueError("Z must have at least one axis of classes, got a scalar; pass e.g. Z of shape (n, k)")
-    axis = check_scalar(axis, "axis", int, min_val=-Z.ndim, max_val=Z.ndim - 1)
-    axis = normalize_axis_index(axis, Z.ndim)
+    axis = check_scalar(axis, "axis", int, min_val=-Z.ndim, max_val=Z.ndim - 1) % Z.ndim
     if Z.shape[axis] == 0:
         raise ValueError(
             f"Z has no classes along axis {axis} (shape {Z.shape}); softmax needs at least one class per row"

@@ -1,6 +1,10 @@
 """SoftmaxRegression, SGD and the schedules."""
 
 import math
+import os
+import re
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -11,7 +15,7 @@ import npsoftmax as nps
 from npsoftmax.gradcheck import relative_error
 
 
-def test_initialization_follows_the_seed():
+def test_initialization_follows_d2l():
     net = nps.SoftmaxRegression(seed=0)
     assert net.W.shape == (784, 10) and net.b.shape == (10,)
     assert net.W.dtype == net.b.dtype == np.float32
@@ -99,13 +103,23 @@ def test_load_rejects_every_bad_file_with_a_value_error_naming_it(tmp_path, case
     "kwargs, message",
     [
         ({"dtype": np.int32}, "float32 or float64"),
-        ({"num_inputs": 0}, "num_inputs must be a positive integer"),
-        ({"num_outputs": 2.5}, "num_outputs must be a positive integer"),
+        ({"num_inputs": 0}, r"^num_inputs must be an integer in \[1, inf\), got 0$"),
+        ({"num_inputs": True}, r"^num_inputs must be an integer in \[1, inf\), got True$"),
+        ({"num_outputs": 2.5}, r"^num_outputs must be an integer in \[1, inf\), got 2.5$"),
+        ({"num_outputs": "10"}, r"^num_outputs must be an integer in \[1, inf\), got '10'$"),
+        ({"seed": -1}, r"^seed must be an integer in \[0, inf\), got -1$"),
+        ({"seed": False}, r"^seed must be an integer in \[0, inf\), got False$"),
     ],
 )
 def test_bad_model_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nps.SoftmaxRegression(**kwargs)
+
+
+def test_numpy_integers_are_accepted_as_sizes_and_seeds():
+    net = nps.SoftmaxRegression(np.int64(6), np.int32(3), seed=np.uint8(4))
+    assert net.W.shape == (6, 3) and net.b.shape == (3,)
+    np.testing.assert_array_equal(net.W, nps.SoftmaxRegression(6, 3, seed=4).W)
 
 
 def test_forward_rejects_the_wrong_number_of_features():
@@ -129,11 +143,41 @@ def test_sgd_matches_torch_optim_sgd(momentum):
 
 
 def test_sgd_rejects_bad_hyperparameters():
-    for lr in (-0.1, math.nan, math.inf):
-        with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+    for lr, message in (
+        (-0.1, r"^lr must be a number in \[0, inf\), got -0.1$"),
+        (math.nan, r"^lr must be a finite number in \[0, inf\), got nan$"),
+        (math.inf, r"^lr must be a finite number in \[0, inf\), got inf$"),
+        (True, r"^lr must be a number in \[0, inf\), got True$"),
+        (np.True_, r"^lr must be a number in \[0, inf\), got True$"),
+        ("0.1", r"^lr must be a number in \[0, inf\), got '0.1'$"),
+        (None, r"^lr must be a number in \[0, inf\), got None$"),
+    ):
+        with pytest.raises(ValueError, match=message):
             nps.SGD([np.zeros(2)], lr=lr)
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
-        nps.SGD([np.zeros(2)], lr=0.1, momentum=1.0)
+    for momentum in (1.0, -0.1, True):
+        with pytest.raises(ValueError, match=rf"^momentum must be a number in \[0, 1\), got {momentum}$"):
+            nps.SGD([np.zeros(2)], lr=0.1, momentum=momentum)
+
+
+def test_sgd_takes_numpy_scalars_as_python_floats():
+    sgd = nps.SGD([np.zeros(2)], lr=np.float32(0.25), momentum=np.float64(0.5))
+    assert (type(sgd.lr), sgd.lr, type(sgd.momentum), sgd.momentum) == (float, 0.25, float, 0.5)
+    assert nps.SGD([np.zeros(2)], lr=1).lr == 1.0 and nps.SGD([np.zeros(2)], lr=0).lr == 0.0
+
+
+def test_sgd_is_an_updater_and_so_is_any_object_with_lr_and_step():
+    from npsoftmax.optim import Updater
+
+    class Halver:
+        lr = 0.5
+
+        def step(self, grads):
+            pass
+
+    assert isinstance(nps.SGD([np.zeros(2)], lr=0.1), Updater)
+    assert isinstance(Halver(), Updater)
+    assert nps.Updater is Updater
+    assert not isinstance(lambda batch_size: None, Updater)
 
 
 def test_schedules():
@@ -143,13 +187,100 @@ def test_schedules():
     assert lrs[5] == pytest.approx(0.05)
 
 
-def test_sgd_refuses_what_it_cannot_update_and_gradients_that_do_not_fit():
+def test_sgd_refuses_what_it_cannot_update_and_a_gradient_count_that_does_not_fit():
     W, b = np.zeros((4, 3), np.float32), np.zeros(3, np.float32)
     for params in ([np.zeros(3, int)], [(1.0, 2.0)]):
         with pytest.raises(TypeError, match="float32 or float64 arrays"):
             nps.SGD(params, lr=0.1)
     sgd = nps.SGD([W, b], lr=0.1)
-    for grads in ([np.zeros((4, 3)), np.zeros(1)], [np.zeros((4, 3))]):
-        with pytest.raises(ValueError, match="one gradient per parameter"):
+    for grads in ([np.ones((4, 3))], [np.ones((4, 3)), np.ones(3), np.ones(3)]):
+        with pytest.raises(
+            ValueError, match=rf"^step needs one gradient per parameter, 2 of shapes .*, got {len(grads)}$"
+        ):
             sgd.step(grads)
-    assert not W.any() and not b.any()
+    assert not W.any() and not b.any()  # refused before anything was updated
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files users hand us: only regular files are read, sizes are bounded, any byte order loads.
+
+# The child prints the message, then its peak resident memory in KB (VmHWM: since its exec, unlike ru_maxrss,
+# which Linux carries over from the parent pytest process).
+_LOAD_IN_A_CHILD = """
+import re, sys
+import npsoftmax as nps
+try:
+    nps.SoftmaxRegression.load(sys.argv[1])
+except ValueError as exc:
+    print(exc)
+print(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+"""
+
+
+@pytest.mark.parametrize(
+    "kind, make, message",
+    [
+        ("dev-zero", lambda p: p.symlink_to("/dev/zero"), "is a character device, not a model file"),
+        ("fifo", lambda p: os.mkfifo(p), r"is a FIFO \(named pipe\), not a model file"),
+        ("directory", lambda p: p.mkdir(), "is a directory, not a model file"),
+    ],
+)
+def test_load_reads_only_regular_files_quickly_in_bounded_memory(tmp_path, kind, make, message):
+    """A real child process: a FIFO with no writer must not block it (the timeout bounds the wait), /dev/zero
+    must not fill its memory."""
+    path = tmp_path / "model.npz"
+    make(path)
+    child = subprocess.run(
+        [sys.executable, "-c", _LOAD_IN_A_CHILD, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr
+    first, max_rss_kb = child.stdout.splitlines()
+    assert re.fullmatch(
+        rf"{re.escape(str(path))} {message}; SoftmaxRegression\.load reads only regular files, "
+        r"as SoftmaxRegression\.save writes them",
+        first,
+    ), first
+    # Importing numpy and npsoftmax needs well under 300 MB; reading /dev/zero would need all there is.
+    assert int(max_rss_kb) < 300_000, f"the child's peak memory was {max_rss_kb} KB, expected under 300000 KB"
+    assert "Traceback" not in child.stderr
+
+
+def test_load_refuses_a_file_too_large_to_be_a_model_before_reading_it(tmp_path):
+    from npsoftmax.model import MAX_FILE_BYTES
+
+    path = tmp_path / "model.npz"
+    with open(path, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used, but stat says 2 GB
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))} holds {MAX_FILE_BYTES + 1} bytes, more than"):
+        nps.SoftmaxRegression.load(path)
+
+
+def test_load_follows_a_symlink_to_a_model_and_says_when_there_is_no_file(tmp_path):
+    net = nps.SoftmaxRegression(5, 3, seed=0)
+    target = net.save(tmp_path / "real.npz")
+    (tmp_path / "link.npz").symlink_to(target)
+    np.testing.assert_array_equal(nps.SoftmaxRegression.load(tmp_path / "link.npz").W, net.W)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        nps.SoftmaxRegression.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4", "<f8"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_model_saved_in_any_byte_order_loads_and_predicts_the_same(tmp_path, dtype, order):
+    rng = np.random.default_rng(5)
+    net = nps.SoftmaxRegression(784, 10, seed=1, dtype=np.dtype(dtype).newbyteorder("="))
+    net.b[:] = rng.normal(size=10)
+    np.savez(tmp_path / "model.npz", W=np.asarray(net.W, dtype=dtype, order=order), b=net.b.astype(dtype))
+    loaded = nps.SoftmaxRegression.load(tmp_path / "model.npz")
+    assert loaded.dtype == net.dtype and loaded.dtype.isnative and loaded.W.flags.c_contiguous
+    np.testing.assert_array_equal(loaded.W, net.W)
+    np.testing.assert_array_equal(loaded.b, net.b)
+    X = rng.uniform(size=(50, 1, 28, 28)).astype(net.dtype)
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+def test_big_endian_arrays_of_two_precisions_are_still_refused(tmp_path):
+    np.savez(tmp_path / "model.npz", W=np.zeros((4, 3), ">f4"), b=np.zeros(3, ">f8"))
+    with pytest.raises(ValueError, match="W and b must share one dtype, got float32 and float64"):
+        nps.SoftmaxRegression.load(tmp_path / "model.npz")

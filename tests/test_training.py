@@ -206,15 +206,127 @@ def test_train_epoch_ch3_checks_batches_it_did_not_make(iters) -> None:
         nps.train_epoch_ch3(net, [(X, np.zeros(8, int))], nps.cross_entropy, lambda batch_size: None)
 
 
-@pytest.mark.parametrize("num_epochs", [0, -3, 2.5, True])
+@pytest.mark.parametrize("num_epochs", [0, -3, 2.5, True, "3"])
 def test_train_ch3_refuses_a_bad_number_of_epochs(iters, num_epochs) -> None:
     train_iter, test_iter = iters
     net = nps.SoftmaxRegression(seed=0)
-    with pytest.raises(ValueError, match="num_epochs must be a positive integer"):
+    W_before = net.W.copy()
+    shown = repr(num_epochs) if isinstance(num_epochs, str) else num_epochs
+    with pytest.raises(ValueError, match=rf"^num_epochs must be an integer in \[1, inf\), got {shown}$"):
         nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, num_epochs, nps.SGD(net.params, lr=0.1))
+    np.testing.assert_array_equal(net.W, W_before)
 
 
-@pytest.mark.parametrize("n", [0, 101, 2.0])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"patience": 0}, r"^patience must be an integer in \[1, inf\), got 0$"),
+        ({"patience": True}, r"^patience must be an integer in \[1, inf\), got True$"),
+        ({"patience": 2.0}, r"^patience must be an integer in \[1, inf\), got 2.0$"),
+        ({"patience": 2, "val_iter": None}, r"^early stopping \(patience 2\) needs a val_iter"),
+        ({"schedule": lambda base_lr, epoch, num_epochs: float("nan")}, "the schedule's lr must be a finite number"),
+        (
+            {"schedule": lambda base_lr, epoch, num_epochs: -base_lr},
+            r"the schedule's lr must be a number in \[0, inf\)",
+        ),
+    ],
+)
+def test_train_ch3_refuses_bad_early_stopping_and_schedules(iters, kwargs, message) -> None:
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    updater = nps.SGD(net.params, lr=0.1)
+    kwargs = {"val_iter": test_iter, "animate": False} | kwargs
+    with pytest.raises(ValueError, match=message):
+        nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 2, updater, **kwargs)
+    assert updater.lr == 0.1  # the base rate is put back
+
+
+def test_train_ch3_needs_an_updater_with_lr_and_step(iters) -> None:
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    for updater in (lambda batch_size: None, type("StepOnly", (), {"step": lambda self, grads: None})()):
+        with pytest.raises(TypeError, match="updater must have a learning rate lr and a step"):
+            nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 1, updater, animate=False)
+
+
+def test_any_updater_with_lr_and_step_trains_as_sgd_does(iters) -> None:
+    """The protocol, not the class: a hand-written updater doing SGD's arithmetic gives SGD's weights."""
+
+    class PlainSGD:
+        def __init__(self, params, lr):
+            self.params, self.lr = params, lr
+
+        def step(self, grads):
+            for param, grad in zip(self.params, grads, strict=True):
+                param -= param.dtype.type(self.lr) * grad
+
+    train_iter, test_iter = iters
+    nets = [nps.SoftmaxRegression(seed=0) for _ in range(2)]
+    updaters = [nps.SGD(nets[0].params, lr=0.1), PlainSGD(nets[1].params, lr=0.1)]
+    assert all(isinstance(updater, nps.Updater) for updater in updaters)
+    histories = [
+        nps.train_ch3(
+            net,
+            nps.MinibatchIter(train_iter.images, train_iter.labels, 32, shuffle=True, seed=0),  # the same batches
+            test_iter,
+            nps.cross_entropy,
+            2,
+            updater,
+            schedule=nps.cosine_lr,
+            animate=False,
+        )
+        for net, updater in zip(nets, updaters, strict=True)
+    ]
+    np.testing.assert_array_equal(nets[0].W, nets[1].W)
+    assert [r["lr"] for r in histories[0]] == [r["lr"] for r in histories[1]] == [0.1, 0.05]
+    assert updaters[1].lr == 0.1
+
+
+def test_the_batch_check_is_decided_on_the_iterator_not_on_its_progress_wrapper(iters, monkeypatch) -> None:
+    """A MinibatchIter's batches are trusted even when a progress bar wraps them; any other iterable's are checked."""
+    from npsoftmax import training
+
+    seen = []
+
+    def recording_loss_and_grad(*args, check_input, **kwargs):
+        seen.append(check_input)
+        return nps.loss_and_grad(*args, check_input=check_input, **kwargs)
+
+    monkeypatch.setattr(training, "loss_and_grad", recording_loss_and_grad)
+    train_iter, test_iter = iters
+    wrapped = []
+    net = nps.SoftmaxRegression(seed=0)
+    nps.train_ch3(
+        net,
+        train_iter,
+        test_iter,
+        nps.cross_entropy,
+        1,
+        nps.SGD(net.params, lr=0.1),
+        animate=False,
+        progress=lambda batches: wrapped.append(batches) or iter(batches),
+    )
+    assert wrapped == [train_iter] and seen == [False] * len(train_iter)
+    seen.clear()
+    batches = [(X.copy(), y.copy()) for X, y in train_iter]
+    nps.train_ch3(net, batches, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=0.1), animate=False)
+    assert seen == [True] * len(batches)
+
+
+@pytest.mark.parametrize("n", [0, 101, 2.0, True])
 def test_predict_ch3_refuses_an_unreadable_grid(iters, n) -> None:
-    with pytest.raises(ValueError, match="from 1 to 100"):
+    with pytest.raises(ValueError, match=rf"^n must be an integer in \[1, 100\], got {n}$"):
         nps.predict_ch3(nps.SoftmaxRegression(seed=0), iters[1], n=n)
+
+
+@pytest.mark.parametrize("test_iter", [[], iter([]), [(np.zeros((0, 784), np.float32), np.zeros(0, int))]])
+def test_predict_ch3_says_when_the_iterator_yields_no_images(test_iter) -> None:
+    with pytest.raises(ValueError, match=r"^test_iter yielded no images"):
+        nps.predict_ch3(nps.SoftmaxRegression(seed=0), test_iter)
+
+
+def test_predict_ch3_shows_fewer_images_when_there_are_fewer(iters) -> None:
+    _, test_iter = iters
+    X, y = next(iter(test_iter))
+    fig = nps.predict_ch3(nps.SoftmaxRegression(seed=0), [(X[:3], y[:3])], n=6)
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 3
