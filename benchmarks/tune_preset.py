@@ -191,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         X_train, y_train, _, _ = nps.load_fashion_mnist(args.data_dir)
-    except (nps.DataUnavailableError, OSError) as exc:
-        print(f"tune_preset: cannot load Fashion-MNIST: {exc}; pass --data-dir with a data home", file=sys.stderr)
+    except (nps.DataUnavailableError, OSError, ValueError) as exc:
+        # The data layer's messages say which source failed and how to get the files.
+        print(f"tune_preset: cannot load Fashion-MNIST: {exc}", file=sys.stderr)
         return 1
     try:
         folds = stratified_folds(y_train, args.folds, args.seed)

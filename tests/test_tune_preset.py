@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,10 @@ def _digest() -> str:
     return hashlib.sha256(COMMITTED.read_bytes()).hexdigest()
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,12 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], mess
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert _digest() == before and list(tmp_path.iterdir()) == []
+
+
+def test_data_that_cannot_be_had_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = os.environ | {"NPSOFTMAX_MIRRORS": str(tmp_path / "no-such-folder")}
+    proc = _run("--quick", "--data-dir", str(tmp_path / "home"), "--out", str(tmp_path / "out"), cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("tune_preset: cannot load Fashion-MNIST: NPSOFTMAX_MIRRORS")
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "out").exists()
