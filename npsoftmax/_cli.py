@@ -1,20 +1,32 @@
-"""What the command-line entry points share: logging, the program name, value checks, the output folder."""
+"""What the command-line entry points share: logging, the program name, value checks, usage errors with
+suggestions, the exit statuses, output streams that cannot cost a run, paths checked, the output folder claimed."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
+import errno
+import io
 import itertools
 import logging
 import math
-import signal
+import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NamedTuple, NoReturn, TextIO
 
 from ._io import TEMP_PREFIX
+from ._signals import signal_of
+from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, the output folder is not claimed against other processes
+    fcntl = None
 
 
 @contextlib.contextmanager
@@ -72,11 +84,37 @@ def number(
     return parse
 
 
+def mirror(text: str) -> str:
+    """An argparse ``type``: :func:`npsoftmax.data.parse_mirror`, its message shown as it is (credentials
+    redacted), where argparse would echo the raw value, password included."""
+    try:
+        return parse_mirror(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with usage errors on one line (exit status 2), pointing to ``--help`` instead of the usage dump."""
+    """argparse with ``--version``, usage errors on one line (exit status 2) pointing to ``--help`` instead of the
+    usage dump, a suggestion for a misspelled flag, and credentials in URLs redacted from every message."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from . import __version__
+
+        self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's own signature
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            flags = [arg.split("=", 1)[0] for arg in extras if arg.startswith("-")]
+            options = [option for action in self._actions for option in action.option_strings]
+            close = difflib.get_close_matches(flags[0], options, n=1) if flags else []
+            self.error(message + (f"; did you mean {close[0]}?" if close else ""))
+        return namespace
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {redact_url(message)} (see {self.prog} --help)\n")
 
 
 class UsageError(Exception):
@@ -84,89 +122,294 @@ class UsageError(Exception):
 
 
 class Stopped(Exception):
-    """A command that ended without completing (diverged: 1, interrupted: 130) after writing what it had; the
-    message says what was kept."""
+    """A command that ended without completing (diverged or a write failed: 1, interrupted: 128 + the signal)
+    after writing what it had; the message says what was kept."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
 
 
-def exit_status(prog: str, exc: BaseException, out: Path | None, created: bool, before: str) -> int:
+def interrupted_by(exc: BaseException) -> str:
+    """How the one line names an interruption: "interrupted" for Ctrl-C, "interrupted by SIGTERM" for a signal."""
+    name = getattr(exc, "name", "SIGINT")
+    return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
+
+
+def exit_status(
+    prog: str,
+    exc: BaseException,
+    out: Path | None,
+    created: bool,
+    before: str,
+    kept: str = "nothing was written",
+) -> int:
     """Say in one line why a command did not complete, and return its exit status.
 
-    ``exc`` is a :class:`UsageError` (2), a :class:`Stopped` (its own status), a ``KeyboardInterrupt`` that came
-    ``before`` anything was written (130), or a runtime failure such as a missing data set (1). Unless the command
-    stopped after writing, an ``out`` it created and left empty is removed.
+    ``exc`` is a :class:`UsageError` (2), a :class:`Stopped` (its own status), a ``KeyboardInterrupt`` or a
+    termination signal that came ``before`` the command's work was done, having ``kept`` what it says (128 + the
+    signal's number), or a runtime failure such as a missing data set (1). Unless the command stopped after
+    writing, an ``out`` it created and left empty is removed.
     """
     if isinstance(exc, Stopped):
-        print(f"{'error: ' if exc.status == 1 else ''}{exc}", file=sys.stderr)
+        print(f"{'error: ' if exc.status == 1 else ''}{redact_url(str(exc))}", file=sys.stderr)
         return exc.status
     remove_if_empty(out, created)
     if isinstance(exc, UsageError):
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {redact_url(str(exc))}", file=sys.stderr)
         return 2
     if isinstance(exc, KeyboardInterrupt):
-        print(f"interrupted before {before}; nothing was written", file=sys.stderr)
-        return 130
-    print(f"error: {exc}", file=sys.stderr)
+        print(f"{interrupted_by(exc)} before {before}; {kept}", file=sys.stderr)
+        return 128 + signal_of(exc)
+    print(f"error: {redact_url(str(exc))}", file=sys.stderr)
     return 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Output streams: a closed, broken, full or narrow stdout or stderr never costs a run.
+
+
+class _GuardedStream(io.TextIOBase):
+    """A text stream that never raises: a character its encoding lacks is written as a backslash escape, and
+    once a write fails (a closed pipe, a full disk) the stream is given up quietly, as Unix tools do."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+        self.given_up = stream is None
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+    def isatty(self) -> bool:
+        try:
+            return not self.given_up and self._stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise io.UnsupportedOperation("no stream")
+        return self._stream.fileno()
+
+    def write(self, text: str) -> int:
+        if not self.given_up:
+            try:
+                try:
+                    self._stream.write(text)
+                except UnicodeEncodeError:
+                    self._stream.write(text.encode(self.encoding, "backslashreplace").decode(self.encoding))
+                self._stream.flush()
+            except (OSError, ValueError):  # ValueError: the stream was closed
+                self._give_up()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.given_up:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._give_up()
+
+    def _give_up(self) -> None:
+        self.given_up = True
+        # What is still buffered goes nowhere, so that the interpreter's own flush at exit cannot fail either.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+
+@contextlib.contextmanager
+def guarded_output() -> Iterator[None]:
+    """While a command runs, ``sys.stdout`` and ``sys.stderr`` never raise (see :class:`_GuardedStream`); a file
+    descriptor 1 or 2 that was closed is opened on the null device, so that no file the command writes gets it."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                if devnull != fd:
+                    os.dup2(devnull, fd)
+                    os.close(devnull)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _GuardedStream(sys.stdout), _GuardedStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Paths from the user and the environment, and the output folder.
+
+
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISREG, "a file"),
+        (stat.S_ISLNK, "a symlink"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a folder"
+
+
+def check_folder(text: str | os.PathLike[str], flag: str, what: str | None = None) -> Path:
+    """``text``, given as ``flag``, as the path of a folder that exists or can be created; else a
+    :class:`UsageError` in one line naming ``what`` (by default ``flag text``): empty, a dangling symlink, a
+    symlink loop, or a file, device or FIFO where it or one of its parents should be a folder."""
+    if not str(text).strip():
+        raise UsageError(f"{flag} is empty; give a folder")
+    what = what or f"{flag} {text}"
+    path = Path(text).expanduser()
+    for part in reversed([path, *path.parents]):  # from the top down, so that the first problem is named
+        try:
+            mode = part.stat().st_mode
+        except FileNotFoundError:
+            if part.is_symlink():
+                raise UsageError(
+                    f"{what}: {part} is a symlink to {os.readlink(part)}, which does not exist; create that folder "
+                    f"or remove the link"
+                ) from None
+            return path  # the rest is created
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"{what}: {part} is a symlink loop; remove it or give another folder") from None
+            raise UsageError(f"{what}: cannot use {part}: {exc.strerror or exc}; give another folder") from None
+        if not stat.S_ISDIR(mode):
+            if part == path:
+                raise UsageError(f"{what} is {_kind(mode)}; give a folder")
+            raise UsageError(f"{what}: {part} is {_kind(mode)}, not a folder; give another folder")
+    return path
+
+
+def check_data_home(data_dir: str | None) -> None:
+    """Refuse, as a usage error, a data home (``--data-dir``, else ``NPSOFTMAX_DATA``, else the default) that
+    cannot be a folder: empty, a dangling symlink, a symlink loop, a file or a device."""
+    if data_dir is not None:
+        check_folder(data_dir, "--data-dir")
+    elif os.environ.get(DATA_ENV, "").strip():
+        check_folder(os.environ[DATA_ENV], DATA_ENV, f"{DATA_ENV}={os.environ[DATA_ENV]}")
+    else:
+        home = get_data_home()
+        check_folder(home, "--data-dir", f"the data home {home} (choose another with --data-dir)")
+
+
+class OutputFolder(NamedTuple):
+    """The folder a command writes into, whether it was created for it, and the open descriptor whose lock
+    claims it against other processes for as long as the command runs (None without locks)."""
+
+    path: Path
+    created: bool
+    lock: int | None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            os.close(self.lock)
+
+
+def _lock(path: Path, what: str) -> int | None:
+    """Hold an exclusive lock on the folder ``path``, or refuse: another process is writing into it."""
+    if fcntl is None:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(
+            f"{what} is in use by another command writing into it; wait for it or choose another folder"
+        ) from None
+    except OSError:  # a filesystem without locks: nothing to claim it with
+        os.close(fd)
+        return None
+    return fd
 
 
 def claim_output_folder(
     out: str | None, overwrite: bool, *, outputs: Sequence[str], default_parent: str, kind: str
-) -> tuple[Path, bool]:
-    """The folder a command writes into, and whether it was created for it.
+) -> OutputFolder:
+    """The folder a command writes into, checked, created if need be, locked against other processes, and
+    shown to be writable.
 
     ``out`` must be new or empty; with ``overwrite`` it may hold an earlier ``kind``'s ``outputs``, which are
-    removed first, and nothing else; temporaries left by a killed process go once the folder is taken. The
+    removed first, and nothing else; temporaries left by a killed process go once the folder is locked. The
     default ``default_parent/<timestamp>`` is created with ``mkdir``, which fails if the folder exists, so two commands
-    started in the same second get ``<timestamp>`` and ``<timestamp>-2``.
+    started in the same second get ``<timestamp>`` and ``<timestamp>-2``. Every refusal is a :class:`UsageError`.
     """
     if out is None:
+        what = f"{default_parent} (the default parent of --out)"
+        parent = check_folder(default_parent, "--out", what)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         for n in itertools.count(1):
-            path = Path(default_parent) / (stamp if n == 1 else f"{stamp}-{n}")
+            path = parent / (stamp if n == 1 else f"{stamp}-{n}")
             try:
                 path.mkdir(parents=True)
-                return path, True
             except FileExistsError:
-                continue
-    if not str(out).strip():
-        raise UsageError("--out is empty; give a folder")
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder")
-    created = not path.exists()
-    path.mkdir(parents=True, exist_ok=True)
-    names = sorted(p.name for p in path.iterdir())
-    entries = [name for name in names if not name.startswith(TEMP_PREFIX)]
-    foreign = [name for name in entries if name not in outputs]
-    if foreign:
-        raise UsageError(
-            f"--out {out} holds files that no {kind} wrote ({', '.join(foreign[:5])}): choose another folder"
-        )
-    if entries and not overwrite:
-        raise UsageError(
-            f"--out {out} already holds a {kind} ({', '.join(entries[:5])}); pass --overwrite to replace it, "
-            f"or choose another folder"
-        )
-    for name in names:  # the earlier one's files, and the temporaries a killed process left
-        (path / name).unlink(missing_ok=True)
-    return path, created
+                continue  # check_folder made sure the parent is a folder: the name is taken, try the next
+            except OSError as exc:
+                raise UsageError(f"{what}: cannot create {path}: {exc.strerror or exc}; give --out") from None
+            break
+        created, what = True, str(path)
+    else:
+        what = f"--out {out}"
+        path = check_folder(out, "--out")
+        created = not path.exists()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{what}: cannot create it: {exc.strerror or exc}; choose another folder") from None
+    try:
+        lock = _lock(path, what)
+    except OSError as exc:
+        remove_if_empty(path, created)
+        raise UsageError(f"{what}: cannot open it: {exc.strerror or exc}; choose another folder") from None
+    claimed = OutputFolder(path, created, lock)
+    try:
+        _take(path, what, overwrite, outputs, kind)
+    except BaseException:
+        claimed.release()
+        remove_if_empty(path, created)
+        raise
+    return claimed
+
+
+def _take(path: Path, what: str, overwrite: bool, outputs: Sequence[str], kind: str) -> None:
+    """Refuse ``path`` unless it is empty or, with ``overwrite``, holds only a ``kind``'s files; clear it; show that
+    it can be written."""
+    try:
+        modes = {p.name: p.lstat().st_mode for p in path.iterdir()}
+        entries = sorted(name for name in modes if not name.startswith(TEMP_PREFIX))
+        foreign = [
+            name if name not in outputs else f"{name}: {_kind(modes[name])}"
+            for name in entries
+            if name not in outputs or not stat.S_ISREG(modes[name])
+        ]
+        if foreign:
+            listed = ", ".join(foreign[:5])
+            raise UsageError(f"{what} holds files that no {kind} wrote ({listed}): choose another folder")
+        if entries and not overwrite:
+            raise UsageError(
+                f"{what} already holds a {kind} ({', '.join(entries[:5])}); pass --overwrite to replace it, "
+                f"or choose another folder"
+            )
+        for name in modes:  # the earlier one's files, and the temporaries a killed process left
+            (path / name).unlink(missing_ok=True)
+        probe = path / f"{TEMP_PREFIX}write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write there: {exc.strerror or exc}; choose another folder") from None
 
 
 def remove_if_empty(out: Path | None, created: bool) -> None:
     """Remove ``out`` again when this command created it and wrote nothing into it."""
-    if out is not None and created and out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-
-
-@contextlib.contextmanager
-def uninterruptible() -> Iterator[None]:
-    """Hold off a second Ctrl-C while the results of an interrupted command are written."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with contextlib.suppress(OSError):
+        if out is not None and created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()

@@ -1,16 +1,26 @@
 """``python -m npsoftmax.download``: get Fashion-MNIST into the data home and verify it (see :mod:`npsoftmax.data`).
 
 Exit status 0 when the data is ready, 1 when no source delivered it (the message lists every source tried and
-how to get the files by hand), 2 on a usage error.
+how to get the files by hand), 2 on a usage error, 128 + the signal's number when interrupted (Ctrl-C, SIGTERM,
+...), which leaves no partial file under a final name.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
-from ._cli import ArgumentParser, log_messages_to, program_name
+from ._cli import (
+    ArgumentParser,
+    UsageError,
+    check_data_home,
+    exit_status,
+    guarded_output,
+    log_messages_to,
+    mirror,
+    program_name,
+)
+from ._signals import stop_on_signals
 from .data import (
     MIRRORS_ENV,
     SYSTEM_DIR,
@@ -19,7 +29,6 @@ from .data import (
     download_fashion_mnist,
     get_data_home,
     mirrors_from_env,
-    parse_mirror,
 )
 
 __all__ = ["main"]
@@ -27,8 +36,14 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.download`` and ``npsoftmax-download``; returns the exit status."""
+    with stop_on_signals(), guarded_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    prog = program_name("npsoftmax.download")
     parser = ArgumentParser(
-        prog=program_name("npsoftmax.download"),
+        prog=prog,
         allow_abbrev=False,
         description="Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
     )
@@ -36,30 +51,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--mirror",
         action="append",
-        type=parse_mirror,
+        type=mirror,
         metavar="URL_OR_DIR",
         help=f"an http(s) base URL or a folder to take the files from; repeatable, tried in order. Replaces "
         f"the defaults ({SYSTEM_DIR}, then the upstream mirrors), as does {MIRRORS_ENV}=A,B",
     )
     parser.add_argument("--force", action="store_true", help="take the files from the sources again")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, no messages except errors")
-    args = parser.parse_args(argv)
-    if args.data_dir and os.path.exists(args.data_dir) and not os.path.isdir(args.data_dir):
-        parser.error(f"--data-dir {args.data_dir} is a file; give a folder (it is created if missing)")
     try:
-        mirrors = args.mirror or mirrors_from_env()
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
+        args = parser.parse_args(argv)
+        check_data_home(args.data_dir)
+        try:
+            mirrors = args.mirror or mirrors_from_env()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         with log_messages_to(sys.stderr, args.quiet):
             home = download_fashion_mnist(args.data_dir, mirrors=mirrors, force=args.force, quiet=args.quiet or None)
             source = data_source(home)
-    except DataUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted; no partial file was left under a final name", file=sys.stderr)
-        return 130
+    except (UsageError, DataUnavailableError, KeyboardInterrupt) as exc:
+        kept = "no partial file was left under a final name"
+        return exit_status(prog, exc, None, False, before="the data was ready", kept=kept)
     if not args.quiet:
         print(f"Fashion-MNIST is ready in {home} (from {source})")
     return 0

@@ -10,7 +10,8 @@ at to choose; without it the only held-out data is the test set, and a setting c
 accuracy to expect on new data, which the output says. Seeds are replicates, not settings: a setting's score is
 its mean over the seeds.
 
-``sweep.json`` is rewritten after every run, so Ctrl-C keeps the finished ones; ``sweep.png`` draws the grid.
+``sweep.json`` is rewritten after every run, so Ctrl-C (or SIGTERM, SIGHUP, ...) keeps the finished ones;
+``sweep.png`` draws the grid, after ``sweep.json`` is complete.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
 import logging
 import math
 import sys
@@ -34,12 +34,14 @@ from ._cli import (
     UsageError,
     claim_output_folder,
     exit_status,
+    guarded_output,
+    interrupted_by,
     log_messages_to,
     program_name,
-    uninterruptible,
 )
-from ._io import write_atomic
-from .data import DataUnavailableError, data_source, redact_url
+from ._run import OutputError, finite_or_none, provenance, settings_of, write_json, write_output
+from ._signals import held, signal_of, stop_on_signals
+from .data import DataUnavailableError, redact_url
 from .train import Config, add_config_arguments, build, fit, settings_from
 from .training import TrainingDiverged
 
@@ -125,23 +127,11 @@ def parse_sweep(argv: Sequence[str] | None = None, prog: str | None = None) -> S
 # The sweep: one run per combination, the records rewritten after each.
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
-    write_atomic(path, lambda f: f.write(text.encode()))
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def run_one(config: Config, index: int) -> tuple[dict, dict]:
     """Train one combination; return its record and what the data was (source and sizes)."""
     start = time.perf_counter()
     setup = build(config)
-    data = {"source": data_source(config.data_dir), "n_train": setup.train_iter.num_examples}
-    if setup.val_iter is not None:
-        data["n_val"] = setup.val_iter.num_examples
-    data["n_test"] = setup.test_iter.num_examples
+    data = provenance(setup)
     record: dict = {"run": index} | {name: getattr(config, name) for name in SWEPT}
     try:
         history = fit(config, setup)
@@ -157,7 +147,7 @@ def run_one(config: Config, index: int) -> tuple[dict, dict]:
     if history.best_epoch:
         record["best_epoch"] = history.best_epoch
     scores = ("train_loss", "train_acc") + (("val_loss", "val_acc") if config.val_split is not None else ())
-    record |= {key: _finite_or_none(final[key]) for key in scores}
+    record |= {key: finite_or_none(final[key]) for key in scores}
     record |= {"test_acc": final["test_acc"], "seconds": time.perf_counter() - start}
     return record, data
 
@@ -201,15 +191,9 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
     """
     configs = plan.configs()
     metric = "val_acc" if plan.base.val_split is not None else "test_acc"
-    settings = dataclasses.asdict(plan.base) | {
-        "mirror": [redact_url(m) for m in plan.base.mirror],
-        "out": str(out),
-    }
-    for name in SWEPT + ("num_images",):
-        settings.pop(name)
     results: dict = {
         "command": " ".join([program_name("npsoftmax.sweep"), *(redact_url(arg) for arg in argv)]),
-        "config": settings,
+        "config": settings_of(plan.base, out, drop=(*SWEPT, "num_images")),
         "swept": plan.grid,
         "selected_by": metric,
         "selected_on": "validation" if metric == "val_acc" else "test",
@@ -225,24 +209,45 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
             results["runs"].append(record)
             ranked = rank_settings(results["runs"], metric)
             results["best"] = ranked[0] if ranked[0][metric] is not None else None
-            _write_json(out / "sweep.json", results)
+            write_json(out / "sweep.json", results)
             described = _describe_run(record, _swept_names(plan.grid), metric)
             log.info("run %*d/%d  %s", len(str(len(configs))), index, len(configs), described)
         results["status"] = "completed"
-        _write_json(out / "sweep.json", results)
-        plot_sweep(results, out / "sweep.png")
-    except KeyboardInterrupt:
-        with uninterruptible():
-            results["status"] = "interrupted"
-            _write_json(out / "sweep.json", results)
-            if results["runs"]:
-                plot_sweep(results, out / "sweep.png")
-        n = len(results["runs"])
-        kept = "sweep.json, sweep.png" if n else "sweep.json"
-        raise Stopped(
-            f"interrupted: kept {n} finished run{'s' if n != 1 else ''} of {len(configs)} ({kept}) in {out}", 130
-        ) from None
+        with held():
+            write_json(out / "sweep.json", results)
+        _draw(results, out)
+    except (KeyboardInterrupt, OutputError) as exc:
+        raise _stop(exc, results, out, len(configs)) from None
     return results
+
+
+def _draw(results: dict, out: Path) -> None:
+    write_output(out / "sweep.png", plot_sweep(results, None).to_png(), durable=False)
+
+
+def _stop(exc: BaseException, results: dict, out: Path, n_configs: int) -> Stopped:
+    """Keep the finished runs: ``sweep.json`` with a status saying what happened, then their picture."""
+    if isinstance(exc, KeyboardInterrupt):
+        what, status = interrupted_by(exc), 128 + signal_of(exc)
+        results |= {"status": "interrupted", "signal": getattr(exc, "name", "SIGINT")}
+    else:
+        what, status = f"error: {exc}", 1
+        results |= {"status": "failed", "error": str(exc)}
+    failures = []
+    with held():
+        try:
+            write_json(out / "sweep.json", results)
+        except OutputError as error:
+            failures.append(str(error))
+        if isinstance(exc, KeyboardInterrupt) and results["runs"]:
+            try:
+                _draw(results, out)
+            except OutputError as error:
+                failures.append(str(error))
+    kept = sorted(name for name in OUTPUTS if (out / name).exists())
+    n = len(results["runs"])
+    message = f"{what}: kept {n} finished run{'s' if n != 1 else ''} of {n_configs} ({', '.join(kept)}) in {out}"
+    return Stopped("; ".join([message, *failures]), status)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -321,7 +326,7 @@ def describe_best(results: dict) -> list[str]:
 MAX_PANELS = 12
 
 
-def plot_sweep(results: dict, path: Path):
+def plot_sweep(results: dict, path: Path | None):
     """Heatmap(s) of the selection metric over learning rate (rows) and batch size (columns), values in the cells.
 
     One panel per combination of the other swept settings (the best over them when there are more than
@@ -397,28 +402,34 @@ def plot_sweep(results: dict, path: Path):
     fig.suptitle(f"{what}\n{', '.join(detail)}; best outlined in red", fontsize=10)
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label=what.split(" (")[0])
-    fig.save(path)
+    if path is not None:
+        fig.save(path)
     return fig
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.sweep`` and ``npsoftmax-sweep``; returns the exit status."""
+    with stop_on_signals(), guarded_output():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(argv: list[str]) -> int:
     prog = program_name("npsoftmax.sweep")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    out, created = None, False
+    folder = None
     try:
         plan = parse_sweep(argv, prog)
-        out, created = claim_output_folder(
-            plan.out, plan.overwrite, outputs=OUTPUTS, default_parent="sweeps", kind="sweep"
-        )
+        folder = claim_output_folder(plan.out, plan.overwrite, outputs=OUTPUTS, default_parent="sweeps", kind="sweep")
         with log_messages_to(sys.stdout, plan.base.quiet):
-            results = sweep(plan, out, argv)
+            results = sweep(plan, folder.path, argv)
             log.info("\n%s\n", format_table(results))
     except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
-        return exit_status(prog, exc, out, created, before="the first run finished")
+        return exit_status(prog, exc, *(folder[:2] if folder else (None, False)), before="the first run finished")
+    finally:
+        if folder is not None:
+            folder.release()
     for line in describe_best(results):
         print(line)
-    print(f"wrote {', '.join(OUTPUTS)} to {out}")
+    print(f"wrote {', '.join(OUTPUTS)} to {folder.path}")
     return 0
 
 

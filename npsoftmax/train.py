@@ -3,15 +3,15 @@
 Reads top to bottom like the chapter: configuration, data, model, loss, updater, the training loop with its
 animated curves (:func:`npsoftmax.train_ch3`), then the pictures and the numbers.
 
-A run never destroys another: ``--out`` must be new or empty unless ``--overwrite`` is given, the default
-folder is unique, ``metrics.json`` is rewritten after every epoch, and Ctrl-C keeps the finished epochs.
+A run never destroys another: ``--out`` must be new or empty unless ``--overwrite`` is given and is held by one
+run at a time, the default folder is unique, ``metrics.json`` is rewritten after every epoch, and Ctrl-C (or
+SIGTERM, SIGHUP, ...) keeps the finished epochs. The model and ``metrics.json`` are written before the pictures.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import math
 import sys
@@ -26,16 +26,20 @@ from ._cli import (
     ArgumentParser,
     Stopped,
     UsageError,
+    check_data_home,
     claim_output_folder,
     exit_status,
+    guarded_output,
+    interrupted_by,
     log_messages_to,
+    mirror,
     number,
     program_name,
-    remove_if_empty,
-    uninterruptible,
 )
-from ._io import TEMP_PREFIX, write_atomic
-from .data import TEXT_LABELS, DataUnavailableError, data_source, mirrors_from_env, parse_mirror, redact_url
+from ._io import TEMP_PREFIX
+from ._run import OutputError, output_error, provenance, settings_of, write_json, write_output
+from ._signals import held, signal_of, stop_on_signals
+from .data import TEXT_LABELS, DataUnavailableError, mirrors_from_env
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss, softmax
 from .metrics import (
@@ -75,10 +79,10 @@ def setting(default, help: str, **flag) -> dataclasses.Field:  # noqa: A002 - ar
 
 @dataclass
 class Config:
-    """Every setting of a training run; the defaults are the seed's (the ``d2l`` preset)."""
+    """Every setting of a training run; the defaults are d2l's (the ``d2l`` preset)."""
 
     preset: str = setting(
-        "d2l", "d2l: the seed's recipe; best: the cross-validated one (see README)", choices=("d2l", "best")
+        "d2l", "d2l: the chapter's recipe; best: the cross-validated one (see README)", choices=("d2l", "best")
     )
     data_dir: str | None = setting(
         None, "where Fashion-MNIST is, or goes (default: the data home, see README)", metavar="DIR"
@@ -88,7 +92,7 @@ class Config:
         "an http(s) URL or a folder to take the data from, tried in order (repeatable; replaces the defaults)",
         metavar="URL_OR_DIR",
         action="append",
-        type=parse_mirror,
+        type=mirror,
     )
     download: bool = setting(
         True, "never touch the network: use only files already there or the system copy", flag="--no-download"
@@ -96,7 +100,7 @@ class Config:
     out: str | None = setting(None, "output folder, new or empty (default: runs/<timestamp>)", metavar="DIR")
     overwrite: bool = setting(False, "replace the run already in --out, all of its files")
     epochs: int = setting(10, "number of epochs", type=number(int, 1, 100_000))
-    lr: float = setting(0.1, "learning rate", type=number(float, 0))
+    lr: float = setting(0.1, "learning rate; 0 would train nothing", type=number(float, 0, open_low=True))
     batch_size: int = setting(256, "minibatch size", type=number(int, 1, 60_000))
     seed: int = setting(
         0, "seed of the initialization, the shuffling and the validation split", type=number(int, 0, 2**63 - 1)
@@ -104,7 +108,7 @@ class Config:
     dtype: str = setting("float32", "floating-point precision", choices=("float32", "float64"))
     loss: str = setting(
         "stable",
-        "stable: log-sum-exp; naive: the seed's exp(X) / sum(exp(X)) and -log(y_hat[y])",
+        "stable: log-sum-exp; naive: the chapter's exp(X) / sum(exp(X)) and -log(y_hat[y])",
         choices=("stable", "naive"),
     )
     momentum: float = setting(0.0, "SGD momentum; 0 is plain SGD", type=number(float, 0, 1, open_high=True))
@@ -156,6 +160,7 @@ class Setup(NamedTuple):
     train_iter: MinibatchIter
     val_iter: MinibatchIter | None
     test_iter: MinibatchIter
+    source: str | None = None  # where the data came from, credentials redacted
 
 
 def build(config: Config) -> Setup:
@@ -177,11 +182,11 @@ def build(config: Config) -> Setup:
         )
     except ValueError as exc:  # a setting the data cannot meet, e.g. a --val-split that empties a class
         raise UsageError(f"--val-split {config.val_split}: {exc}" if config.val_split else str(exc)) from None
-    train_iter, val_iter, test_iter = iters if len(iters) == 3 else (iters[0], None, iters[1])
+    train_iter, test_iter = iters
     net = SoftmaxRegression(784, 10, seed=model_seed, dtype=dtype)
     loss = CrossEntropyLoss(weight_decay=config.weight_decay, naive=config.loss == "naive")
     updater = SGD(net.params, lr=config.lr, momentum=config.momentum)
-    return Setup(net, loss, updater, train_iter, val_iter, test_iter)
+    return Setup(net, loss, updater, train_iter, iters.val_iter, test_iter, iters.source)
 
 
 def fit(
@@ -214,11 +219,6 @@ def fit(
 # A whole run, as the command line does it.
 
 
-def _write_json(path: Path, payload: dict, durable: bool = True) -> None:
-    text = json.dumps(payload, indent=2) + "\n"
-    write_atomic(path, lambda f: f.write(text.encode()), durable=durable)
-
-
 def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
     if config.quiet or not sys.stderr.isatty():
         return None
@@ -230,16 +230,17 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
 def run(config: Config, out: Path) -> dict:
     """Train as ``config`` says, write every output into ``out``, return the metrics written.
 
-    Raises :class:`Stopped` when training diverges or is interrupted, after writing what was finished.
+    Raises :class:`Stopped` when training diverges, is interrupted (Ctrl-C or a termination signal) or a result
+    cannot be written, after writing what was finished with a status saying what happened.
     """
     setup = build(config)
     net = setup.net
-    settings = dataclasses.asdict(config) | {"mirror": [redact_url(m) for m in config.mirror], "out": str(out)}
-    data = {"source": data_source(config.data_dir), "n_train": setup.train_iter.num_examples}
-    if setup.val_iter is not None:
-        data["n_val"] = setup.val_iter.num_examples
-    data["n_test"] = setup.test_iter.num_examples
-    metrics: dict = {"config": settings, "status": "running", "epochs": [], "data": data}
+    metrics: dict = {
+        "config": settings_of(config, out),
+        "status": "running",
+        "epochs": [],
+        "data": provenance(setup),
+    }
     finished = ([], ())  # the records and the parameters as of the last finished epoch
 
     def report(record: dict) -> None:
@@ -247,7 +248,7 @@ def run(config: Config, out: Path) -> dict:
         # One assignment, so that Ctrl-C never finds the records and the parameters of different epochs.
         finished = ([*finished[0], record], tuple(p.copy() for p in net.params))
         metrics["epochs"] = finished[0]
-        _write_json(out / "metrics.json", metrics, durable=False)
+        write_json(out / "metrics.json", metrics, durable=False)
         val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
         log.info(
             "epoch %2d/%d  loss %.4f  train acc %.4f%s  test acc %.4f  %.3f s (+%.3f s eval)",
@@ -261,39 +262,90 @@ def run(config: Config, out: Path) -> dict:
             record["eval_seconds"],
         )
 
-    def interrupted() -> Stopped:
-        with uninterruptible():
-            metrics.update(status="interrupted", epochs=finished[0])
-            if finished[0]:
-                net.save(out / "model.npz")
-            _write_json(out / "metrics.json", metrics)
+    def stop(exc: BaseException) -> Stopped:
+        """Keep the finished epochs, their model first, then ``metrics.json`` with a status saying what happened;
+        the message names what was kept."""
+        if isinstance(exc, KeyboardInterrupt):
+            what, status = interrupted_by(exc), 128 + signal_of(exc)
+            details = {"status": "interrupted", "signal": getattr(exc, "name", "SIGINT")}
+        else:
+            what, status, details = f"error: {exc}", 1, {"status": "failed", "error": str(exc)}
+        failures = []
+        with held():
+            metrics.update(epochs=finished[0], **details)
+            if finished[0] and not (out / "model.npz").exists():
+                try:
+                    _save_model(net, out)
+                except OutputError as error:
+                    failures.append(str(error))
+            try:
+                write_json(out / "metrics.json", metrics)
+            except OutputError as error:
+                failures.append(str(error))
         kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
         n = len(finished[0])
-        return Stopped(f"interrupted: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept)}) in {out}", 130)
+        kept_text = f"kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept) or 'no file'}) in {out}"
+        return Stopped("; ".join([f"{what}: {kept_text}", *failures]), status)
 
     try:
         history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
     except TrainingDiverged as exc:
         metrics["status"] = "diverged"
-        _write_json(out / "metrics.json", metrics)
+        write_json(out / "metrics.json", metrics)
         epoch = len(metrics["epochs"]) + 1
         raise Stopped(
-            f"training diverged in epoch {epoch} ({exc}) with --lr {config.lr:g}; try a smaller learning rate, "
-            f"e.g. --lr {config.lr / 10:g}. No model was saved; metrics.json in {out} holds the epochs before it.",
+            f"training diverged in epoch {epoch} ({exc}) {_divergence_advice(config)}. No model was saved; "
+            f"metrics.json in {out} holds the epochs before it.",
             status=1,
         ) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError) as exc:  # OSError: metrics.json, or the curves.png train_ch3 draws
         if finished[1]:  # back to the last finished epoch's parameters
             net.W[...], net.b[...] = finished[1]
-        raise interrupted() from None
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            curves = out / "curves.png"
+            exc = output_error(exc, curves, curves.stat().st_size if curves.exists() else None, exact=False)
+        raise stop(exc) from None
     try:
         return _finish(config, out, setup, history, metrics)
-    except KeyboardInterrupt:
-        raise interrupted() from None
+    except (KeyboardInterrupt, OutputError) as exc:
+        raise stop(exc) from None
+
+
+def _save_model(net: SoftmaxRegression, out: Path) -> None:
+    try:
+        net.save(out / "model.npz")
+    except OSError as exc:
+        raise output_error(exc, out / "model.npz", sum(p.nbytes for p in net.params), exact=False) from None
+
+
+def _divergence_advice(config: Config) -> str:
+    """What to change after a divergence, by its likely cause.
+
+    With weight decay, each step multiplies the weights by ``1 - lr * weight_decay`` (plus the gradient's
+    share); with heavy-ball momentum ``m`` that recursion stays bounded only while
+    ``lr * weight_decay < 2 (1 + m)``. Past that bound the weight decay itself blows the weights up, whatever the
+    data, and a smaller weight decay is the fix.
+    """
+    settings = f"with --lr {config.lr:g}"
+    if not config.weight_decay:
+        return f"{settings}; try a smaller learning rate, e.g. --lr {config.lr / 10:g}"
+    settings += f" --weight-decay {config.weight_decay:g}"
+    limit = 2 * (1 + config.momentum)
+    if config.lr * config.weight_decay >= limit:
+        return (
+            f"{settings}: the weight decay alone makes the weights grow at every step (lr x weight decay = "
+            f"{config.lr * config.weight_decay:g}, stable only below 2 (1 + momentum) = {limit:g}); use a "
+            f"--weight-decay below {limit / config.lr:g}, e.g. --weight-decay {limit / config.lr / 100:g}"
+        )
+    return (
+        f"{settings}; try a smaller learning rate, e.g. --lr {config.lr / 10:g}, or a smaller weight decay, "
+        f"e.g. --weight-decay {config.weight_decay / 10:g}"
+    )
 
 
 def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: dict) -> dict:
-    """After training: the final numbers and the pictures, the model and ``metrics.json``, the closing lines."""
+    """After training: the final numbers, the model and ``metrics.json`` (first: they matter most), then the
+    pictures and the closing lines."""
     net = setup.net
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
@@ -313,16 +365,24 @@ def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: 
     )
     if config.early_stopping is not None:
         metrics.update(best_epoch=history.best_epoch, stopped_early=history.stopped_early)
+    with held():
+        _save_model(net, out)
+        write_json(out / "metrics.json", metrics)
 
-    # The pictures
+    # The pictures, each rendered in memory first, so that a disk too full for one is told the size it needs
+    from .metrics import calibration_bins, coverage_curve
     from .plots import plot_calibration, plot_confusion, plot_weights
 
-    predict_ch3(net, test_iter, n=config.num_images, path=out / "predictions.png")
-    plot_confusion(confusion, TEXT_LABELS, out / "confusion.png")
-    plot_weights(net.W, TEXT_LABELS, out / "weights.png")
-    plot_calibration(probs, labels, out / "calibration.png")
-    net.save(out / "model.npz")
-    _write_json(out / "metrics.json", metrics)
+    pictures = {
+        "predictions.png": lambda: predict_ch3(net, test_iter, n=config.num_images),
+        "confusion.png": lambda: plot_confusion(confusion, TEXT_LABELS),
+        "weights.png": lambda: plot_weights(net.W, TEXT_LABELS),
+        "calibration.png": lambda: plot_calibration(
+            calibration_bins(probs, labels), coverage_curve(probs, labels), ece=metrics["ece"]
+        ),
+    }
+    for name, draw in pictures.items():
+        write_output(out / name, draw().to_png(), durable=False)
     log.info("%-12s %9s %7s %6s", "class", "precision", "recall", "f1")
     for name, scores in per_class.items():
         log.info("%-12s %9.3f %7.3f %6.3f", name, scores["precision"], scores["recall"], scores["f1"])
@@ -334,22 +394,18 @@ def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: 
     final_loss = history[-1]["train_loss"]
     if final_loss > math.log(10):
         log.warning(
-            "warning: the final training loss %.4g is above chance level (ln 10 = 2.30, what guessing gives): the "
-            "learning rate is probably too large; try a smaller one, e.g. --lr %g",
+            "warning: the final training loss %.4g is above chance level (ln 10 = 2.30, what guessing gives): %s",
             final_loss,
-            config.lr / 100,
+            _above_chance_advice(config),
         )
     return metrics
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The output folder: new or empty, never another run's.
-
-
-def _check_writable(out: Path) -> None:
-    """Fail before training, not after it, when the results could not be written."""
-    _write_json(out / ".npsoftmax-write-test", {}, durable=False)
-    (out / ".npsoftmax-write-test").unlink()
+def _above_chance_advice(config: Config) -> str:
+    advice = f"the learning rate is probably too large; try a smaller one, e.g. --lr {config.lr / 100:g}"
+    if config.weight_decay:
+        advice += f", or a smaller weight decay, e.g. --weight-decay {config.weight_decay / 10:g}"
+    return advice
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -383,9 +439,7 @@ def settings_from(args: dict) -> dict:
     settings["mirror"] = tuple(settings["mirror"])
     if settings["early_stopping"] is not None and settings["val_split"] is None:
         raise UsageError("--early-stopping needs --val-split: it watches the validation loss")
-    data_dir = settings["data_dir"]
-    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
-        raise UsageError(f"--data-dir {data_dir} is a file; give a folder (it is created if missing)")
+    check_data_home(settings["data_dir"])
     try:
         mirrors_from_env()
     except ValueError as exc:
@@ -398,9 +452,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or program_name("npsoftmax.train"),
         allow_abbrev=False,
         description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
-        "With no arguments: the seed's setting, batch 256, lr 0.1, 10 epochs. Writes "
-        + ", ".join(OUTPUTS)
-        + " into --out.",
+        "With no arguments: d2l's setting, batch 256, lr 0.1, 10 epochs. Writes " + ", ".join(OUTPUTS) + " into --out.",
     )
     add_config_arguments(parser)
     return parser
@@ -413,27 +465,24 @@ def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Conf
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
+    with stop_on_signals(), guarded_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     prog = program_name("npsoftmax.train")
-    out, created = None, False
+    folder = None
     try:
         config = parse_config(argv, prog)
-        try:
-            out, created = claim_output_folder(
-                config.out, config.overwrite, outputs=OUTPUTS, default_parent="runs", kind="run"
-            )
-            _check_writable(out)
-        except OSError as exc:
-            print(
-                f"error: cannot write to --out {config.out}: {exc.strerror or exc}; choose another folder",
-                file=sys.stderr,
-            )
-            remove_if_empty(out, created)
-            return 1
+        folder = claim_output_folder(config.out, config.overwrite, outputs=OUTPUTS, default_parent="runs", kind="run")
         with log_messages_to(sys.stdout, config.quiet):
-            metrics = run(config, out)
+            metrics = run(config, folder.path)
     except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
-        return exit_status(prog, exc, out, created, before="training started")
-    print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}")
+        return exit_status(prog, exc, *(folder[:2] if folder else (None, False)), before="training started")
+    finally:
+        if folder is not None:
+            folder.release()
+    print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {folder.path}")
     return 0
 
 

@@ -183,8 +183,9 @@ SWEEP = [sys.executable, "-m", "npsoftmax.sweep"]
         (["--val-split", "1"], "--val-split: must be a number in (0, 1)"),
         (["--val-split", "1.5"], "--val-split: must be a number in (0, 1)"),
         (["--val-split", "nan"], "--val-split: must be a number in (0, 1)"),
-        (["--lr", "0.1", "nan"], "--lr: must be a number in [0, inf)"),
-        (["--lr", "0.1", "-1"], "--lr: must be a number in [0, inf)"),
+        (["--lr", "0.1", "nan"], "--lr: must be a number in (0, inf)"),
+        (["--lr", "0.1", "-1"], "--lr: must be a number in (0, inf)"),
+        (["--lr", "0", "0.1"], "--lr: must be a number in (0, inf), got 0"),
         (["--batch-size", "64", "0"], "--batch-size: must be an integer in [1, 60000]"),
         (["--momentum", "0", "1"], "--momentum: must be a number in [0, 1)"),
         (["--schedule", "linear"], "--schedule: invalid choice: 'linear'"),
@@ -192,7 +193,8 @@ SWEEP = [sys.executable, "-m", "npsoftmax.sweep"]
         (["--lr", *map(str, range(1, 16)), "--batch-size", *map(str, range(1, 16))], "15 x 15 = 225 combinations"),
         (["--early-stopping", "2"], "--early-stopping needs --val-split"),
         (["--epochs", "1", "2"], "unrecognized arguments: 2"),
-        (["--lrs", "0.1"], "unrecognized arguments: --lrs"),
+        (["--lrs", "0.1"], "unrecognized arguments: --lrs 0.1; did you mean --lr?"),
+        (["--out", "x", "--val-splt", "0.1"], "unrecognized arguments: --val-splt 0.1; did you mean --val-split?"),
     ],
 )
 def test_usage_errors_exit_2(args, message, tmp_path):

@@ -194,8 +194,10 @@ def test_default_out_folders_are_unique_within_a_second(tmp_path, monkeypatch):
 
     monkeypatch.setattr(_cli, "datetime", FrozenClock)
     claim = functools.partial(_cli.claim_output_folder, outputs=train.OUTPUTS, default_parent="runs", kind="run")
-    folders = [claim(None, False)[0] for _ in range(3)]
-    assert [str(f) for f in folders] == ["runs/20260101-120000", "runs/20260101-120000-2", "runs/20260101-120000-3"]
+    claims = [claim(None, False) for _ in range(3)]
+    for claimed in claims:
+        claimed.release()
+    assert [str(c.path) for c in claims] == ["runs/20260101-120000", "runs/20260101-120000-2", "runs/20260101-120000-3"]
 
 
 def test_stale_temporaries_of_a_killed_run_are_cleaned_at_the_next_start(tmp_path, synthetic_data, capsys):
@@ -301,12 +303,14 @@ def run_cli(*args, cwd=None, env=None, program=None):
     [
         (["--epochs", "0"], "--epochs: must be an integer in [1, 100000], got 0"),
         (["--epochs", "ten"], "--epochs: expected an integer, got 'ten'"),
-        (["--epoch", "5"], "unrecognized arguments: --epoch 5"),
+        (["--epoch", "5"], "unrecognized arguments: --epoch 5; did you mean --epochs?"),
+        (["--weight-decy", "0.1"], "unrecognized arguments: --weight-decy 0.1; did you mean --weight-decay?"),
         (["--e", "5"], "unrecognized arguments: --e 5"),
         (["--batch-size", "0"], "--batch-size: must be an integer in [1, 60000]"),
         (["--seed", "-1"], "--seed: must be an integer in [0, "),
-        (["--lr", "-0.1"], "--lr: must be a number in [0, inf)"),
-        (["--lr", "nan"], "--lr: must be a number in [0, inf)"),
+        (["--lr", "-0.1"], "--lr: must be a number in (0, inf)"),
+        (["--lr", "nan"], "--lr: must be a number in (0, inf)"),
+        (["--lr", "0"], "--lr: must be a number in (0, inf), got 0"),
         (["--momentum", "1.5"], "--momentum: must be a number in [0, 1)"),
         (["--weight-decay", "inf"], "--weight-decay: must be a number in [0, inf)"),
         (["--num-images", "101"], "--num-images: must be an integer in [1, 100]"),
@@ -498,7 +502,7 @@ def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fa
     assert nps.evaluate_accuracy(model, setup.val_iter) == epochs[metrics["best_epoch"] - 1]["val_acc"]
 
 
-def test_default_run_on_the_real_data_reaches_the_seed_accuracy(tmp_path, fashion_mnist_home):
+def test_default_run_on_the_real_data_reaches_d2l_s_accuracy(tmp_path, fashion_mnist_home):
     result = real_run(out=tmp_path / "run", home=fashion_mnist_home)
     assert result.returncode == 0, result.stderr
     metrics = read_metrics(tmp_path / "run")
@@ -515,8 +519,6 @@ def test_preset_best_on_the_real_data_beats_the_target(tmp_path, fashion_mnist_h
     metrics = read_metrics(tmp_path / "run")
     assert metrics["config"]["epochs"] <= 30 and metrics["config"]["normalize_images"]
     assert metrics["test_acc"] >= 0.846
-    accuracy_table = (REPO / "README.md").read_text().split("### Accuracy", 1)[1].split("\n##", 1)[0]
-    assert f"| 30 | **{metrics['test_acc']:.4f}** |" in accuracy_table
 
 
 def test_starting_the_command_imports_neither_the_network_nor_the_plotting_stack():

@@ -1,0 +1,46 @@
+"""``python -m npsoftmax``: what the package offers, and its commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from ._cli import ArgumentParser, guarded_output
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS = {
+    "train": "train softmax regression on Fashion-MNIST; writes the model, metrics.json and pictures",
+    "sweep": "train every combination of learning rates, batch sizes, ... and pick the best",
+    "download": "get Fashion-MNIST into the data home and verify it against pinned checksums",
+}
+
+
+def overview() -> str:
+    """The text ``python -m npsoftmax`` prints."""
+    width = max(len(f"python -m npsoftmax.{name}") for name in COMMANDS)
+    lines = [
+        f"npsoftmax {__version__}: softmax regression on Fashion-MNIST in NumPy alone, with hand-derived "
+        "gradients, following d2l's chapter \"softmax regression from scratch\".",
+        "",
+        "commands (each also installed as npsoftmax-<command>; --help for its options):",
+        *(f"  {f'python -m npsoftmax.{name}':<{width}}  {what}" for name, what in COMMANDS.items()),
+        "",
+        "in Python: import npsoftmax as nps; train_iter, test_iter = nps.load_data_fashion_mnist(256); "
+        "nps.train_ch3(...), as in the chapter",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m npsoftmax``; returns the exit status."""
+    with guarded_output():
+        parser = ArgumentParser(prog="python -m npsoftmax", allow_abbrev=False, description=overview())
+        parser.parse_args(argv)
+        print(overview())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
