@@ -413,8 +413,8 @@ def parse_mirror(text: str) -> str:
             valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and parts.port != 0
         except ValueError:  # e.g. a port that is not a number
             valid = False
-        if not valid:
-            raise ValueError(f"{redact_url(text)!r} is not an http(s):// URL")
+        if not valid:  # redacted as the URL it was meant to be, a base ending in "/", so no '@' is ambiguous
+            raise ValueError(f"{redact_url(text + '/')[:-1]!r} is not an http(s):// URL")
         return text if text.endswith("/") else text + "/"
     if not text:
         raise ValueError("empty mirror: give an http(s):// URL or a folder")
@@ -443,7 +443,7 @@ def mirrors_from_env() -> list[str] | None:
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # What may follow the '@' that ends a URL's user-info: a host (a name, an IPv4 or an [IPv6] address), a port.
-_AUTHORITY = re.compile(r"(?:\[[^\]\s/?#@]*\]|[^\s/?#@\[\]:]*)(?::[0-9]*)?(?=([/?#])|\s|$)")
+_AUTHORITY = re.compile(r"(?:\[[^\]\s/?#@]+\]|[^\s/?#@\[\]:]+)(?::[0-9]*)?(?=([/?#])|\s|$)")
 
 
 def redact_url(url: str) -> str:
@@ -640,9 +640,13 @@ def _verified(chunks: Iterator[bytes], spec: IDXFile, copy_to: BinaryIO | None =
     try:
         array = parse_idx(content, shape=spec.shape)
     except IDXError as exc:
-        while content.read(_CHUNK):  # bounded by spec.size; raises if the stream itself is at fault
-            pass
-        raise _SourceFailed(f"not {spec.name}: {exc}") from exc
+        defect = f"not {spec.name}: {exc}"
+        try:
+            while content.read(_CHUNK):  # bounded by spec.size
+                pass
+        except _SourceFailed as stream_fault:
+            raise _SourceFailed(f"{stream_fault} ({defect})") from exc
+        raise _SourceFailed(defect) from exc
     if (digest := content.sha256.hexdigest()) != spec.sha256:
         raise _SourceFailed(f"wrong content: decompressed SHA-256 {digest}, expected {spec.sha256}")
     return array

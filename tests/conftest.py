@@ -41,14 +41,13 @@ def synthetic_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
 
 
 def synthetic_dataset(folder: Path, arrays: list[np.ndarray], **fields) -> data.Dataset:
-    """Write ``arrays`` (training images, labels, test images, labels) as IDX .gz files in ``folder``, and return
-    Fashion-MNIST's record with those files pinned instead (and ``fields`` replaced)."""
+    """Write ``arrays`` (training images, labels, test images, labels) as IDX .gz files of Fashion-MNIST's names
+    in ``folder``, and return Fashion-MNIST's record with those files pinned instead, and ``fields`` replaced."""
     files = []
     for spec, array in zip(data.FASHION_MNIST.files, arrays, strict=True):
-        name = fields.get("name", "fashion-mnist") + "-" + spec.name if "name" in fields else spec.name
-        write_idx(folder / f"{name}.gz", array)
-        content = gzip.decompress((folder / f"{name}.gz").read_bytes())
-        files.append(data.IDXFile(name, hashlib.sha256(content).hexdigest(), array.shape))
+        write_idx(folder / spec.gz_name, array)
+        content = gzip.decompress((folder / spec.gz_name).read_bytes())
+        files.append(spec._replace(sha256=hashlib.sha256(content).hexdigest(), shape=array.shape))
     return dataclasses.replace(data.FASHION_MNIST, files=tuple(files), **fields)
 
 
@@ -59,6 +58,29 @@ def synthetic_files(tmp_path_factory) -> tuple[Path, data.Dataset]:
     folder = tmp_path_factory.mktemp("synthetic-mirror")
     rng = np.random.default_rng(0)
     return folder, synthetic_dataset(folder, [*synthetic_images(2000, rng), *synthetic_images(500, rng)])
+
+
+def small_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Four separable classes of 12x12 images: class c lights up rows 3c..3c+2, under noise."""
+    labels = np.arange(n) % 4
+    rng.shuffle(labels)
+    images = rng.integers(0, 90, size=(n, 12, 12))
+    for c in range(4):
+        images[labels == c, 3 * c : 3 * c + 3, 2:10] += 150
+    return images.clip(0, 255).astype(np.uint8), labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> tuple[Path, data.Dataset]:
+    """A data set of another shape and class count (400 training and 100 test images of 12x12, 4 classes), its
+    files in a folder, and its record; the record has no mirrors or system folder: give it yours with
+    ``dataclasses.replace(record, mirrors=(url,))``, or pass ``mirrors=[folder]``."""
+    folder = tmp_path_factory.mktemp("small-mirror")
+    rng = np.random.default_rng(1)
+    arrays = [*small_images(400, rng), *small_images(100, rng)]
+    fields = {"name": "small", "title": "Small", "class_names": ("top", "upper", "lower", "bottom")}
+    fields |= {"image_shape": (12, 12), "mirrors": (), "system_dir": None, "system_package": None, "homepage": None}
+    return folder, synthetic_dataset(folder, arrays, **fields)
 
 
 @pytest.fixture

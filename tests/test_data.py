@@ -4,6 +4,8 @@ Synthetic files (``synthetic_data`` in conftest.py) stand in for Fashion-MNIST e
 the point; a local mirror (_http_server.py) misbehaves the ways real ones do. Nothing reaches the internet.
 """
 
+import argparse
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -22,6 +24,8 @@ import pytest
 import requests
 from _http_server import HostileMirror
 from conftest import REAL_DATA
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from npsoftmax import data
 from npsoftmax.data import (
@@ -451,3 +455,276 @@ def test_text_labels():
     for labels, error in [([0, 10], ValueError), ([-1], ValueError), ([1.0], TypeError), ([[1]], ValueError)]:
         with pytest.raises(error):
             get_fashion_mnist_labels(labels)
+
+
+# --- a data set is a record ------------------------------------------------------------------------------
+
+
+def test_a_dataset_of_another_shape_goes_end_to_end_through_a_mirror(
+    small_dataset, mirrors, tmp_path, no_rebuild, monkeypatch
+):
+    folder, small = small_dataset
+    mirror = mirrors(folder)
+    monkeypatch.delenv("NPSOFTMAX_MIRRORS")  # it would replace the record's mirrors
+    small = dataclasses.replace(small, mirrors=(mirror.url,))
+    assert (small.n_classes, small.n_features) == (4, 144)
+    home = tmp_path / "small-home"
+    X_train, y_train, X_test, y_test, source = data.load(small, home)
+    assert X_train.shape == (400, 12, 12) and X_test.shape == (100, 12, 12) and source == mirror.url
+    assert y_train.dtype == y_test.dtype == np.int64 and set(np.unique(y_train)) == {0, 1, 2, 3}
+    for array, spec in zip((X_train, y_train, X_test, y_test), small.files, strict=True):
+        np.testing.assert_array_equal(array, read_idx(folder / spec.gz_name))
+        assert (home / spec.gz_name).read_bytes() == (folder / spec.gz_name).read_bytes(), "downloaded, verified"
+    assert sorted(mirror.requests) == sorted(spec.gz_name for spec in small.files)
+    no_rebuild()
+    again = data.load(small, home)
+    assert isinstance(again.X_train, np.memmap) and again.source == mirror.url and len(mirror.requests) == 4
+    np.testing.assert_array_equal(again.X_test, X_test)
+    assert data.get_fashion_mnist_labels(y_test[:1]) in ([name] for name in TEXT_LABELS[:4])
+
+
+def test_another_datasets_files_fail_fashion_mnists_pins_before_any_allocation(small_dataset, tmp_path):
+    folder, _ = small_dataset
+    with pytest.raises(DataUnavailableError) as info:
+        load_fashion_mnist(tmp_path / "home", mirrors=[folder])
+    assert (
+        f"  - {folder} ({TRAIN_GZ}): not train-images-idx3-ubyte: the header declares dimensions (400, 12, 12), where "
+        "(60000, 28, 28) are expected" in str(info.value)
+    )
+
+
+def test_each_dataset_has_its_own_default_data_home(small_dataset, monkeypatch, tmp_path):
+    _, small = small_dataset
+    monkeypatch.delenv("NPSOFTMAX_DATA")
+    assert get_data_home(dataset=small) == REPO / "data" / "small"
+    assert get_data_home() == REPO / "data" / "fashion-mnist"
+    monkeypatch.setattr(data, "_CHECKOUT", tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert get_data_home(dataset=small) == tmp_path / "xdg" / "npsoftmax" / "small"
+
+
+def test_labels_beyond_the_class_names_are_refused(small_dataset, tmp_path):
+    folder, small = small_dataset
+    three = dataclasses.replace(small, class_names=("a", "b", "c"))
+    with pytest.raises(DataUnavailableError, match=r"^Small's labels go up to 3: more than its class names$"):
+        data.load(three, tmp_path / "home", mirrors=[folder])
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "match"),
+    [
+        ({"name": "../up"}, ValueError, "folder name"),
+        ({"name": ""}, ValueError, "folder name"),
+        ({"class_names": ("one",)}, ValueError, "2 to 256 class names, got 1"),
+        ({"image_shape": (28, 28)}, ValueError, r"do not hold images of shape \(28, 28\)"),
+        ({"files": ()}, TypeError, "files must be 4 IDXFile"),
+        ({"mirrors": ("ftp://host/",)}, ValueError, "'ftp://host/' is not an http"),
+        ({"mirrors": ("https://u:pw@host",)}, ValueError, r"'https://\*\*\*@host' is not an http\(s\) URL ending in /"),
+    ],
+)
+def test_a_dataset_record_is_checked_when_made(small_dataset, fields, error, match):
+    _, small = small_dataset
+    with pytest.raises(error, match=match):
+        dataclasses.replace(small, **fields)
+
+
+def test_a_bad_pin_is_refused():
+    spec = data.FASHION_MNIST.files[0]
+    files = (spec._replace(sha256="c59f"), *data.FASHION_MNIST.files[1:])
+    with pytest.raises(ValueError, match="a SHA-256 in hex"):
+        dataclasses.replace(data.FASHION_MNIST, files=files)
+    with pytest.raises(TypeError, match="must be a Dataset record"):
+        data.load("fashion-mnist")
+
+
+def test_load_returns_the_arrays_and_their_source(synthetic_data):
+    loaded = data.load()
+    assert isinstance(loaded, data.LoadedData) and loaded.source == str(synthetic_data)
+    assert_arrays(loaded[:4], synthetic_data)
+    assert data.data_source() == loaded.source == data.load().source
+    assert len(load_fashion_mnist()) == 4
+
+
+# --- paths users and the environment get wrong ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_data_home_is_refused_naming_where_it_came_from(value, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^root \(--data-dir\) is empty: give the data home's folder"):
+        load_fashion_mnist(value)
+    monkeypatch.setenv("NPSOFTMAX_DATA", value)
+    with pytest.raises(ValueError, match=r"^NPSOFTMAX_DATA is empty: give the data home's folder"):
+        get_data_home()
+    with pytest.raises(ValueError, match=r"^NPSOFTMAX_DATA is empty"):
+        load_fashion_mnist(mirrors=[])
+    assert list(tmp_path.iterdir()) == [], "nothing written into the current folder"
+
+
+def test_environment_values_are_bounded(monkeypatch, tmp_path):
+    monkeypatch.setenv("NPSOFTMAX_DATA", "x" * 5000)
+    with pytest.raises(ValueError, match="^NPSOFTMAX_DATA is 5000 characters long: at most 4096$"):
+        get_data_home()
+    monkeypatch.setenv("NPSOFTMAX_MIRRORS", ",".join([str(tmp_path)] * 17))
+    with pytest.raises(
+        ValueError, match=r"^NPSOFTMAX_MIRRORS holds \d+ characters and 17 mirrors: at most 4096 and 16$"
+    ):
+        mirrors_from_env()
+    monkeypatch.setenv("NPSOFTMAX_MIRRORS", "http://host/" + "a" * 5000)
+    with pytest.raises(ValueError, match=r"^NPSOFTMAX_MIRRORS holds 5012 characters and 1 mirrors"):
+        mirrors_from_env()
+    with pytest.raises(ValueError, match="^17 mirrors: at most 16$"):
+        load_fashion_mnist(tmp_path / "home", mirrors=[tmp_path] * 17)
+
+
+def make_dangling(path: Path) -> None:
+    path.symlink_to(path.parent / "nowhere")
+
+
+def make_loop(path: Path) -> None:
+    path.symlink_to(path)
+
+
+def make_file(path: Path) -> None:
+    path.write_text("not a folder")
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (make_dangling, "{home} is a symlink to {parent}/nowhere, which does not exist"),
+        (make_loop, "{home} is a symlink loop"),
+        (make_file, "{home} is not a folder"),
+        (lambda home: os.mkfifo(home), "{home} is not a folder"),
+    ],
+    ids=["dangling symlink", "symlink loop", "file", "FIFO"],
+)
+@pytest.mark.parametrize("below", [False, True], ids=["home", "its parent"])
+def test_a_data_home_that_cannot_be_a_folder_is_one_clear_line(make, problem, below, synthetic_data, tmp_path):
+    at_fault = tmp_path / "home"
+    make(at_fault)
+    home = at_fault / "fashion-mnist" if below else at_fault
+    start = time.monotonic()
+    with pytest.raises(DataUnavailableError) as info:
+        load_fashion_mnist(home)
+    assert time.monotonic() - start < 5
+    expected = problem.format(home=at_fault, parent=tmp_path)
+    assert str(info.value) == (
+        f"cannot use {home} as the data home: {expected}; choose another with --data-dir or NPSOFTMAX_DATA"
+    )
+
+
+def test_a_data_home_that_cannot_be_created_is_one_clear_line(synthetic_data, tmp_path):
+    parent = tmp_path / "read-only"
+    parent.mkdir()
+    code = (
+        "import npsoftmax as nps\n"
+        "try:\n"
+        f"    nps.load_fashion_mnist({str(parent / 'home')!r})\n"
+        "except nps.DataUnavailableError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = run_with_read_only([parent], code)
+    assert result.stdout == (
+        f"cannot use {parent / 'home'} as the data home: Read-only file system; choose another with --data-dir or "
+        "NPSOFTMAX_DATA\n"
+    ), result.stderr
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "device"])
+def test_only_regular_files_are_read_from_a_folder(kind, synthetic_data, tmp_path, caplog):
+    caplog.set_level(logging.INFO, "npsoftmax.data")
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    for spec in data.FASHION_MNIST.files:
+        if kind == "FIFO":
+            os.mkfifo(hostile / spec.gz_name)
+        else:
+            (hostile / spec.gz_name).symlink_to("/dev/zero")
+    start = time.monotonic()
+    assert_arrays(load_fashion_mnist(mirrors=[hostile, synthetic_data]), synthetic_data)
+    assert time.monotonic() - start < 5
+    what = "a FIFO" if kind == "FIFO" else "a character device"
+    path = hostile / TRAIN_GZ
+    assert f"{TRAIN_GZ}: {hostile}: cannot read {path}: not a regular file but {what}" in caplog.text
+
+
+def replace_with_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def replace_with_zeros(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+SPECIAL_FILES = {
+    "cache is a FIFO": lambda home: replace_with_fifo(home / "train-images-idx3-ubyte.npy"),
+    "cache is /dev/zero": lambda home: replace_with_zeros(home / "t10k-labels-idx1-ubyte.npy"),
+    "manifest is a FIFO": lambda home: replace_with_fifo(home / "manifest.json"),
+    "manifest is /dev/zero": lambda home: replace_with_zeros(home / "manifest.json"),
+    ".gz in the data home is a FIFO": lambda home: (
+        os.mkfifo(home / TRAIN_GZ),
+        (home / "train-images-idx3-ubyte.npy").unlink(),
+    ),
+}
+
+
+@pytest.mark.parametrize("corrupt", SPECIAL_FILES.values(), ids=SPECIAL_FILES.keys())
+def test_a_device_or_fifo_in_the_data_home_is_never_read(corrupt, synthetic_data, no_rebuild):
+    load_fashion_mnist()
+    home = get_data_home()
+    corrupt(home)
+    start = time.monotonic()
+    assert_arrays(load_fashion_mnist(), synthetic_data)
+    assert time.monotonic() - start < 5
+    no_rebuild()
+    assert_arrays(load_fashion_mnist(), synthetic_data)
+
+
+# --- credentials -------------------------------------------------------------------------------------------
+
+HOSTS = st.sampled_from(["host", "mirror.example.org", "127.0.0.1", "[::1]", "[2001:db8::7]", "xn--bcher-kva.de"])
+PORTS = st.sampled_from(["", ":8080", ":1"])
+RESTS = st.sampled_from(["/", "/fashion/", "/a@b", "?q=1", "#frag", "/p?q#f"])
+# Uppercase and symbols: never in a host, port or path above, so a password's piece in the output is a leak.
+SECRET_CHARS = st.sampled_from([*"QVWXYZ", *"#?/@:%[]!$&'()*+,;= ", "é", "€", "\t"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    user=st.text(SECRET_CHARS, max_size=8),
+    password=st.text(SECRET_CHARS, min_size=1, max_size=16),
+    host=HOSTS,
+    port=PORTS,
+    rest=RESTS,
+    scheme=st.sampled_from(["http", "https", "HTTP"]),
+    prefix=st.sampled_from(["", "--mirror=", "error: "]),
+)
+def test_no_piece_of_a_password_survives_redaction(user, password, host, port, rest, scheme, prefix):
+    url = f"{prefix}{scheme}://{user}:{password}@{host}{port}{rest}"
+    redacted = redact_url(url)
+    assert redacted == f"{prefix}{scheme}://***@{host}{port}{rest}"
+    assert not any(char in redacted for char in "QVWXYZ€é")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    password=st.text(st.sampled_from([*"QVWXYZ", *"#?/:% "]), min_size=1, max_size=16)
+    | st.text(st.sampled_from([*"QVWXYZ", *"@:% "]), min_size=1, max_size=16),
+    host=HOSTS,
+)
+def test_a_password_is_redacted_when_nothing_follows_the_host(password, host):
+    # With nothing after the host, "u:p@h/x@host" cannot be told from "u@h/x@host", a path holding an '@':
+    # such a URL is read as the second, so a password holding both '@' and one of '/', '?', '#' is left out.
+    assert redact_url(f"http://user:{password}@{host}") == f"http://***@{host}"
+
+
+def test_malformed_urls_keep_their_password_hidden_in_messages():
+    for url in ["http://user:pa#ss@host/", "http://u:p/w@host:port/", "http://u:p?w@[::1/", "ftp://u:p#w@x/"]:
+        with pytest.raises(ValueError) as info:
+            parse_mirror(url)
+        assert "p" not in str(info.value).split("***")[0].split("//")[-1] and "#ss" not in str(info.value)
+        assert not isinstance(info.value, argparse.ArgumentTypeError), "a data error, not a CLI one"
+    assert redact_url("see http://u:p@h1/ and http://v:q@h2") == "see http://***@h1/ and http://***@h2"
