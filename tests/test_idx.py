@@ -1,6 +1,7 @@
 """IDX reading and writing: round trips, and a clear IDXError naming the file for every malformed case."""
 
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from npsoftmax.idx import IDXError, read_idx, write_idx
+from npsoftmax.idx import IDXError, open_regular, parse_idx, read_idx, write_idx
 
 
 def _header(type_code: int, shape: tuple[int, ...]) -> bytes:
@@ -41,9 +42,7 @@ def test_round_trip_property(tmp_path_factory, array, gz):
 def test_raw_layout_is_big_endian_header_then_c_order_payload(tmp_path):
     array = np.arange(6, dtype=np.uint8).reshape(2, 3)
     write_idx(tmp_path / "a", array)
-    assert (tmp_path / "a").read_bytes() == b"\x00\x00\x08\x02" + b"\x00\x00\x00\x02\x00\x00\x00\x03" + bytes(
-        range(6)
-    )
+    assert (tmp_path / "a").read_bytes() == b"\x00\x00\x08\x02" + b"\x00\x00\x00\x02\x00\x00\x00\x03" + bytes(range(6))
 
 
 def test_non_contiguous_arrays_are_written_in_c_order(tmp_path):
@@ -125,9 +124,7 @@ def test_corrupt_deflate_stream(tmp_path):
     data[20:40] = b"\xff" * 20
     path = tmp_path / "corrupt.gz"
     path.write_bytes(bytes(data))
-    with pytest.raises(
-        IDXError, match=r"corrupt\.gz: (corrupt gzip data|not valid gzip data|gzip data ends early)"
-    ):
+    with pytest.raises(IDXError, match=r"corrupt\.gz: (corrupt gzip data|not valid gzip data|gzip data ends early)"):
         read_idx(path)
 
 
@@ -165,3 +162,63 @@ def test_write_idx_rejects_what_idx_cannot_hold(tmp_path, array, error, match):
     with pytest.raises(error, match=match):
         write_idx(tmp_path / "x", array)
     assert not (tmp_path / "x").exists()
+
+
+class Chunks:
+    """A stream that hands out ``data`` a few bytes at a time, as a download being decompressed does, and counts
+    the bytes read."""
+
+    def __init__(self, data: bytes, step: int = 7) -> None:
+        self.data, self.step, self.position = data, step, 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.data[self.position : self.position + min(size, self.step)]
+        self.position += len(chunk)
+        return chunk
+
+
+def test_parse_idx_reads_a_stream_in_pieces_into_the_expected_shape():
+    array = np.random.default_rng(2).integers(0, 256, (5, 4, 3), dtype=np.uint8)
+    stream = Chunks(_header(0x08, array.shape) + array.tobytes())
+    back = parse_idx(stream, shape=(5, 4, 3))
+    np.testing.assert_array_equal(back, array)
+    assert back.flags.writeable and stream.position == len(stream.data)
+
+
+def test_a_header_other_than_the_expected_shape_is_refused_before_the_payload_is_read():
+    stream = Chunks(_header(0x08, (0xFFFFFFFF, 0xFFFFFFFF)) + b"\x00" * 1000)
+    with pytest.raises(IDXError, match=r"^the header declares dimensions \(4294967295, 4294967295\), where \(3, 2\)"):
+        parse_idx(stream, shape=(3, 2))
+    assert stream.position == 12, "nothing of the payload read"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (_header(0x08, (3, 2)) + b"\x00" * 5, "payload is 5 bytes but the dimensions (3, 2) need 6"),
+        (_header(0x08, (3, 2)) + b"\x00" * 7, "unexpected bytes after the 6-byte payload"),
+        (_header(0x08, (6,)) + b"\x00" * 6, "declares dimensions (6,), where (3, 2) are expected"),
+    ],
+)
+def test_parse_idx_with_a_shape_refuses_what_read_idx_refuses(content, message):
+    with pytest.raises(IDXError, match=r"^stream: ") as info:
+        parse_idx(Chunks(content), shape=(3, 2), name="stream")
+    assert message in str(info.value)
+
+
+def test_read_idx_checks_the_expected_shape(tmp_path):
+    write_idx(tmp_path / "a.gz", np.zeros((2, 3), np.uint8))
+    assert read_idx(tmp_path / "a.gz", shape=(2, 3)).shape == (2, 3)
+    with pytest.raises(IDXError, match=r"a\.gz: the header declares dimensions \(2, 3\), where \(3, 2\)"):
+        read_idx(tmp_path / "a.gz", shape=(3, 2))
+
+
+def test_only_regular_files_are_opened(tmp_path):
+    os.mkfifo(tmp_path / "fifo-idx-ubyte")  # no writer: reading would block for ever
+    (tmp_path / "zeros-idx-ubyte.gz").symlink_to("/dev/zero")
+    for name, kind in [("fifo-idx-ubyte", "a FIFO"), ("zeros-idx-ubyte.gz", "a character device"), (".", "a folder")]:
+        with pytest.raises(OSError, match=f"not a regular file but {kind}") as info:
+            read_idx(tmp_path / name)
+        assert not isinstance(info.value, IDXError)
+    with open_regular(__file__) as f:
+        assert f.read(3) == b'"""'
