@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import data
+from .data import FASHION_MNIST, Dataset
 from .validation import check_scalar
 
 __all__ = [
@@ -242,7 +244,7 @@ class DataIters(tuple):
     """``(train_iter, test_iter)``, the pair d2l's ``load_data_fashion_mnist`` returns, and what came with it.
 
     It unpacks as d2l's pair whatever the options, ``train_iter, test_iter = load_data_fashion_mnist(256)``;
-    the validation iterator and the data's provenance are attributes.
+    the validation iterator, the data set and the data's provenance are attributes.
 
     Attributes
     ----------
@@ -252,18 +254,28 @@ class DataIters(tuple):
         In file order.
     val_iter : MinibatchIter or None
         The held-out part of the training set, in file order; None without ``val_split``.
+    dataset : Dataset
+        The record of the data set: ``dataset.n_features`` and ``dataset.n_classes`` size the model,
+        ``dataset.class_names`` name the labels.
     source : str
-        Where the data came from (folders and URLs, credentials redacted), for a run to record.
+        Where the files came from (folders and URLs, credentials redacted), for a run to record.
     """
 
     val_iter: MinibatchIter | None
+    dataset: Dataset
     source: str
 
     def __new__(
-        cls, train_iter: MinibatchIter, test_iter: MinibatchIter, *, val_iter: MinibatchIter | None, source: str
+        cls,
+        train_iter: MinibatchIter,
+        test_iter: MinibatchIter,
+        *,
+        val_iter: MinibatchIter | None,
+        dataset: Dataset,
+        source: str,
     ) -> DataIters:
         pair = super().__new__(cls, (train_iter, test_iter))
-        pair.val_iter, pair.source = val_iter, source
+        pair.val_iter, pair.dataset, pair.source = val_iter, dataset, source
         return pair
 
     @property
@@ -275,7 +287,10 @@ class DataIters(tuple):
         return self[1]
 
     def __repr__(self) -> str:
-        return f"DataIters(train_iter={self[0]!r}, test_iter={self[1]!r}, val_iter={self.val_iter!r})"
+        return (
+            f"DataIters({self.dataset.title}: train_iter={self[0]!r}, test_iter={self[1]!r}, "
+            f"val_iter={self.val_iter!r})"
+        )
 
 
 def load_data_fashion_mnist(
@@ -290,8 +305,9 @@ def load_data_fashion_mnist(
     dtype: DTypeLike = np.float32,
     mirrors: list[str] | None = None,
     quiet: bool | None = None,
+    dataset: Dataset = FASHION_MNIST,
 ) -> DataIters:
-    """Fashion-MNIST as ``(train_iter, test_iter)``, like d2l's function of the same name.
+    """Fashion-MNIST (or another ``dataset``) as ``(train_iter, test_iter)``, like d2l's function of the same name.
 
     With ``val_split`` a stratified part of the training set is held out as ``val_iter``; the result still
     unpacks as the pair (see :class:`DataIters`).
@@ -300,7 +316,7 @@ def load_data_fashion_mnist(
     ----------
     batch_size : int, >= 1
     root : str or None, default None
-        Folder of the downloads and caches; None means the data home (see :func:`npsoftmax.load_fashion_mnist`).
+        Folder of the downloads and caches; None means the data home (see :func:`npsoftmax.data.load`).
     download : bool, default True
         Fetch missing files; with False, raise :class:`npsoftmax.DataUnavailableError` instead.
     seed : int >= 0 or None
@@ -314,13 +330,16 @@ def load_data_fashion_mnist(
         The share of each class of the training set to hold out for validation (see :func:`stratified_split`).
     dtype : float32 or float64
     mirrors, quiet
-        As :func:`npsoftmax.load_fashion_mnist` takes them.
+        As :func:`npsoftmax.data.load` takes them.
+    dataset : Dataset, default FASHION_MNIST
+        The record of the data set to load (see :class:`npsoftmax.data.Dataset`).
 
     Returns
     -------
     DataIters
-        ``(train_iter, test_iter)`` with ``val_iter`` and ``source`` attributes. Every iterator yields ``X``
-        float of shape (b, 1, 28, 28) and ``y`` int64 of shape (b,).
+        ``(train_iter, test_iter)`` with ``val_iter``, ``dataset`` and ``source`` attributes. Every iterator
+        yields ``X`` float of shape (b, 1, height, width), (b, 1, 28, 28) for Fashion-MNIST, and ``y`` int64
+        of shape (b,).
 
     Raises
     ------
@@ -328,8 +347,6 @@ def load_data_fashion_mnist(
         A scalar argument of the wrong type or outside its range (``batch_size=True`` among them), or a
         ``val_split`` that leaves a class empty on one side; checked before any data is read.
     """
-    from .data import data_source, load_fashion_mnist
-
     batch_size = check_scalar(batch_size, "batch_size", int, min_val=1)
     seed = None if seed is None else check_scalar(seed, "seed", int, min_val=0)
     for name, flag in (("download", download), ("standardize", standardize), ("normalize_images", normalize_images)):
@@ -338,7 +355,7 @@ def load_data_fashion_mnist(
         check_scalar(quiet, "quiet", bool)
     if val_split is not None:
         val_split = check_scalar(val_split, "val_split", float, min_val=0, max_val=1, include_boundaries="neither")
-    X_train, y_train, X_test, y_test = load_fashion_mnist(root, download=download, mirrors=mirrors, quiet=quiet)
+    X_train, y_train, X_test, y_test, source = data.load(dataset, root, download=download, mirrors=mirrors, quiet=quiet)
     X_val = y_val = None
     if val_split is not None:
         # The split draws from its own stream of the seed, independent of the order of the batches.
@@ -353,5 +370,6 @@ def load_data_fashion_mnist(
         MinibatchIter(X_train, y_train, batch_size, shuffle=True, seed=seed, **transform),
         MinibatchIter(X_test, y_test, batch_size, **transform),
         val_iter=None if val_split is None else MinibatchIter(X_val, y_val, batch_size, **transform),
-        source=data_source(root),
+        dataset=dataset,
+        source=source,
     )

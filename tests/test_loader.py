@@ -331,7 +331,7 @@ def test_stratified_split_needs_an_example_of_each_class_on_each_side(labels, fr
 
 @pytest.fixture
 def fake_fashion_mnist(monkeypatch):
-    """load_fashion_mnist replaced by 2000 training and 300 test images; the calls it got."""
+    """npsoftmax.data.load replaced by 2000 training and 300 test images; the calls it got."""
     rng = np.random.default_rng(4)
     arrays = (
         rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8),
@@ -341,23 +341,24 @@ def fake_fashion_mnist(monkeypatch):
     )
     calls = []
 
-    def load_fashion_mnist(root=None, *, download=True, mirrors=None, quiet=None):
-        calls.append({"root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
-        return arrays
+    def load(dataset=npsoftmax.data.FASHION_MNIST, root=None, *, download=True, mirrors=None, quiet=None):
+        calls.append({"dataset": dataset, "root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
+        return npsoftmax.data.LoadedData(*arrays, source=f"the files of {root}")
 
-    monkeypatch.setattr(npsoftmax.data, "load_fashion_mnist", load_fashion_mnist)
-    monkeypatch.setattr(npsoftmax.data, "data_source", lambda root=None: f"the files of {root}")
+    monkeypatch.setattr(npsoftmax.data, "load", load)
     return arrays, calls
 
 
 def test_without_val_split_two_iterators_from_the_data_home(fake_fashion_mnist):
     (X_train, y_train, X_test, y_test), calls = fake_fashion_mnist
     iterators = nps.load_data_fashion_mnist(256, seed=3)
-    assert calls == [{"root": None, "download": True, "mirrors": None, "quiet": None}]
+    assert calls == [
+        {"dataset": npsoftmax.data.FASHION_MNIST, "root": None, "download": True, "mirrors": None, "quiet": None}
+    ]
     assert isinstance(iterators, DataIters) and isinstance(iterators, tuple) and len(iterators) == 2
     train_iter, test_iter = iterators  # d2l's call
     assert iterators.train_iter is train_iter and iterators.test_iter is test_iter and iterators.val_iter is None
-    assert iterators.source == "the files of None"
+    assert iterators.source == "the files of None" and iterators.dataset is npsoftmax.data.FASHION_MNIST
     assert train_iter.images is X_train and test_iter.images is X_test
     assert train_iter.shuffle and not test_iter.shuffle
     expected = nps.MinibatchIter(X_train, y_train, 256, shuffle=True, seed=3)
@@ -432,3 +433,30 @@ def test_bad_scalar_arguments_fail_before_loading(fake_fashion_mnist, kwargs, me
     with pytest.raises(ValueError, match=message):
         nps.load_data_fashion_mnist(**({"batch_size": 100} | kwargs))
     assert calls == []
+
+
+def test_another_dataset_sizes_the_batches_and_the_model(small_dataset, tmp_path):
+    folder, small = small_dataset
+    iterators = nps.load_data_fashion_mnist(
+        50, tmp_path / "home", seed=0, val_split=0.2, mirrors=[folder], dataset=small
+    )
+    assert iterators.dataset is small and iterators.source == str(folder)
+    (train_iter, test_iter), val_iter = iterators, iterators.val_iter
+    assert (train_iter.num_examples, val_iter.num_examples, test_iter.num_examples) == (320, 80, 100)
+    X, y = next(iter(train_iter))
+    assert X.shape == (50, 1, 12, 12) and set(np.unique(y)) <= set(range(small.n_classes))
+    net = nps.SoftmaxRegression(small.n_features, small.n_classes, seed=0)
+    updater = nps.SGD(net.params, lr=0.5)
+    for _ in range(5):
+        nps.train_epoch_ch3(net, train_iter, nps.cross_entropy, updater)
+    assert nps.evaluate_accuracy(net, test_iter) > 0.9  # the four classes are bands of light, far apart
+
+
+def test_the_real_data_and_where_it_came_from(fashion_mnist_home):
+    from conftest import REAL_DATA
+
+    iterators = nps.load_data_fashion_mnist(256, fashion_mnist_home, download=False)
+    train_iter, test_iter = iterators
+    assert (train_iter.num_examples, test_iter.num_examples, len(train_iter)) == (60000, 10000, 235)
+    assert iterators.source == str(REAL_DATA) and iterators.dataset is npsoftmax.data.FASHION_MNIST
+    assert "Fashion-MNIST" in repr(iterators)
