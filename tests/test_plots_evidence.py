@@ -1,0 +1,170 @@
+"""The evidence behind a decision, on a model trained on the real Fashion-MNIST: each map W[:, c] * x is exact (its
+sum plus the bias is the model's logit, and it is PyTorch's input-times-gradient), and the picture shows it."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
+
+import npsoftmax as nps
+from npsoftmax import plots
+from npsoftmax.plots import evidence, plot_evidence
+
+CLASS_NAMES = list(nps.TEXT_LABELS)
+
+
+@pytest.fixture(autouse=True)
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.fixture(scope="module")
+def trained(fashion_mnist_home):
+    """A model after one epoch on the real training set, and 2000 real test images (float32 in [0, 1])."""
+    train_iter, test_iter = nps.load_data_fashion_mnist(256, str(fashion_mnist_home), download=False, seed=0)
+    net = nps.SoftmaxRegression(seed=0)
+    nps.train_epoch_ch3(net, train_iter, nps.cross_entropy, nps.SGD(net.params, lr=0.1))
+    X = test_iter.images[:2000].reshape(2000, 784).astype(np.float32) / 255
+    return net, X, test_iter.labels[:2000].astype(np.int64)
+
+
+def unit_roundoff(dtype):
+    return np.finfo(dtype).eps / 2
+
+
+def gamma(n, dtype):
+    """Higham's γ_n = n u / (1 - n u): the bound on the relative error of a sum or dot product of n terms."""
+    nu = n * unit_roundoff(dtype)
+    return nu / (1 - nu)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_map_plus_its_bias_is_the_models_logit(trained, dtype):
+    trained_net, X, _ = trained
+    net = nps.SoftmaxRegression(dtype=dtype)
+    net.W[...], net.b[...] = trained_net.W, trained_net.b
+    k, d = net.W.shape[1], net.W.shape[0]
+    maps = evidence(net, X, np.broadcast_to(np.arange(k), (len(X), k)))
+    assert maps.shape == (len(X), k, d) and maps.dtype == np.float64
+    logits = net(X)
+    # Bound: net(X) rounds a dot product of d terms and adds b in `dtype`, at most γ_{d+1} (Σ|W x| + |b|) from the
+    # exact logit (Higham, Accuracy and Stability, eq. 3.5). The maps are exact products (24 + 24 bits fit
+    # float64's 53), so their float64 sum with b is within γ_{d+1}(float64) of the same exact logit.
+    scale = np.abs(maps).sum(axis=2) + np.abs(net.b.astype(np.float64))
+    tolerance = (gamma(d + 1, dtype) + gamma(d + 1, np.float64)) * scale
+    error = np.abs(maps.sum(axis=2) + net.b - logits)
+    assert np.all(error <= tolerance), float((error / tolerance).max())
+    assert float(np.median(scale)) > 1  # the logits are not trivially small after an epoch of training
+    # One class per example: (n,) classes give (n, d) maps.
+    predicted = logits.argmax(axis=1)
+    np.testing.assert_array_equal(evidence(net, X, predicted), maps[np.arange(len(X)), predicted])
+
+
+def test_the_maps_are_pytorchs_input_times_gradient(trained):
+    net, X, _ = trained
+    x = torch.tensor(X[:50], dtype=torch.float64, requires_grad=True)
+    logits = x @ torch.tensor(net.W, dtype=torch.float64) + torch.tensor(net.b, dtype=torch.float64)
+    classes = np.random.default_rng(0).integers(0, 10, size=(50, 3))
+    maps = evidence(net, X[:50], classes)
+    for j in range(3):
+        (gradient,) = torch.autograd.grad(logits[torch.arange(50), classes[:, j]].sum(), x, retain_graph=True)
+        # Captum's InputXGradient: x times d logit_c / dx; exact products, so equal to the last bit.
+        np.testing.assert_array_equal(maps[:, j], (x * gradient).detach().numpy())
+
+
+def test_evidence_takes_images_and_refuses_what_does_not_fit(trained):
+    net, X, _ = trained
+    np.testing.assert_array_equal(
+        evidence(net, X[:4].reshape(4, 28, 28), [1, 2, 3, 4]), evidence(net, X[:4], [1, 2, 3, 4])
+    )
+    with pytest.raises(ValueError, match="integers"):
+        evidence(net, X[:2], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"lie in \[0, 10\)"):
+        evidence(net, X[:2], [0, 10])
+    with pytest.raises(ValueError, match="one row per example"):
+        evidence(net, X[:2], [0, 1, 2])
+    with pytest.raises(ValueError, match="features per example"):
+        evidence(net, X[:2, :700], [0, 1])
+
+
+def row_tiles(fig, row, height=28, width=28):
+    """The four RGBA tiles of ``row`` in plot_evidence's mosaic (image, predicted, compared, difference)."""
+    mosaic = fig.axes[0].images[0].get_array()
+    gap_y = (mosaic.shape[0] - 3) // 3 - height  # three rows, 3 pixels below the last
+    y = row * (gap_y + height) + gap_y
+    return [mosaic[y : y + height, 3 + col * (width + 3) : 3 + col * (width + 3) + width] for col in range(4)]
+
+
+def test_the_picture_shows_the_most_confident_mistakes_with_their_exact_evidence(trained, tmp_path):
+    net, X, y = trained
+    fig = plot_evidence(net, X, y, path=tmp_path / "evidence.png")
+    assert (tmp_path / "evidence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    probs = net.predict_proba(X)
+    rows = plots.confident_mistakes(probs, y, 3)
+    assert len(fig.axes) == 4  # one mosaic and one Axes of bars per row: cheap to draw
+    mosaic_ax, *bar_axes = fig.axes
+    row_titles = [t.get_text() for t in mosaic_ax.texts if t.get_text().startswith("true")]
+    diverging = colormaps["RdBu_r"]
+    for r, (i, title, bars) in enumerate(zip(rows, row_titles, bar_axes, strict=True)):
+        p, t = probs[i].argmax(), y[i]
+        assert p != t
+        assert (
+            title.startswith(f"true {CLASS_NAMES[t]} (p = ")
+            and f"predicted {CLASS_NAMES[p]} (p = {probs[i, p]:.2f})" in title
+        )
+        maps = evidence(net, X[i : i + 1], [[p, t]])[0]
+        shown = np.stack([maps[0], maps[1], maps[0] - maps[1]])
+        limit = np.abs(shown).max()
+        assert f"±{limit:.3g}" in title
+        # The three maps on one colour scale centred on 0, shared by the row.
+        for tile, values in zip(row_tiles(fig, r)[1:], shown, strict=True):
+            np.testing.assert_allclose(tile, diverging(Normalize(-limit, limit)(values.reshape(28, 28))))
+        np.testing.assert_allclose(row_tiles(fig, r)[1][0, 0], diverging(0.5))  # a blank corner pixel: exactly 0
+        # The bars: the top 3 logits, and the true class, each its pixel sum then its bias, ticked at the logit.
+        labels = [label.get_text() for label in bars.get_yticklabels()]
+        top = list(np.argsort(-probs[i], kind="stable")[:3])
+        classes = top + ([t] if t not in top else [])
+        assert labels == [CLASS_NAMES[c] for c in classes]
+        sums, biases = bars.patches[: len(classes)], bars.patches[len(classes) :]
+        class_maps = evidence(net, X[i : i + 1], [classes])[0]
+        pixel_sums = class_maps.sum(axis=1)
+        np.testing.assert_allclose([bar.get_width() for bar in sums], pixel_sums)
+        np.testing.assert_allclose([bar.get_width() for bar in biases], net.b[classes])
+        np.testing.assert_allclose([bar.get_x() for bar in biases], pixel_sums)
+        ticks, zero = bars.get_lines()
+        assert list(zero.get_xdata()) == [0, 0]
+        tolerance = (gamma(785, np.float32) + gamma(785, np.float64)) * (
+            np.abs(class_maps).sum(axis=1) + np.abs(net.b[classes])
+        )
+        assert np.all(np.abs(ticks.get_xdata() - net(X[i : i + 1])[0, classes]) <= tolerance)
+
+
+def test_without_labels_the_first_examples_against_their_runner_up(trained):
+    net, X, _ = trained
+    fig = plot_evidence(net, X, n=2)
+    logits = net(X[:2])
+    titles = [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("predicted")]
+    assert len(titles) == 2 and len(fig.axes) == 3
+    for title, row in zip(titles, logits, strict=True):
+        first, second = np.argsort(-row, kind="stable")[:2]
+        assert title.startswith(f"predicted {CLASS_NAMES[first]}") and f"runner-up {CLASS_NAMES[second]}" in title
+
+
+def test_a_model_without_mistakes_shows_its_first_examples_and_other_shapes_work():
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 4, 6)).astype(np.float32)  # 4 x 6 pixels, three classes
+    net = nps.SoftmaxRegression(24, 3, seed=0)
+    y = net.predict(images)
+    fig = plot_evidence(net, images, y, n=4, class_names=["a", "b", "c"])
+    titles = [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("true and predicted")]
+    assert len(titles) == 4
+    assert fig.axes[0].images[0].get_array().shape[1] == 4 * (6 + 3) + 3
+    with pytest.raises(ValueError, match="class_names has 10 names but the model has 3 classes"):
+        plot_evidence(net, images)
+    with pytest.raises(ValueError, match="n must be"):
+        plot_evidence(net, images, n=0, class_names=["a", "b", "c"])
