@@ -77,7 +77,7 @@ __all__ = [
     "IDXFile",
     "LoadedData",
     "data_source",
-    "download",
+    "fetch",
     "download_fashion_mnist",
     "get_data_home",
     "get_fashion_mnist_labels",
@@ -305,8 +305,6 @@ def load(
     ValueError
         On an empty ``root`` or ``NPSOFTMAX_DATA``, or a bad mirror in ``mirrors`` or ``NPSOFTMAX_MIRRORS``.
     """
-    if not isinstance(dataset, Dataset):
-        raise TypeError(f"dataset must be a Dataset record, e.g. FASHION_MNIST, got {type(dataset).__name__}")
     home = get_data_home(root, dataset)
     loaded = _open_caches(home, dataset, _read_manifest(home))
     if loaded is None:
@@ -328,7 +326,7 @@ def load_fashion_mnist(
     return X_train, y_train, X_test, y_test
 
 
-def download(
+def fetch(
     dataset: Dataset = FASHION_MNIST,
     root: PathArg | None = None,
     *,
@@ -353,8 +351,8 @@ def download_fashion_mnist(
     quiet: bool | None = None,
     dataset: Dataset = FASHION_MNIST,
 ) -> Path:
-    """:func:`download`, returning the data home, ready for a warm :func:`load`."""
-    download(dataset, root, mirrors=mirrors, force=force, quiet=quiet)
+    """:func:`fetch`, returning the data home, ready for a warm :func:`load`."""
+    fetch(dataset, root, mirrors=mirrors, force=force, quiet=quiet)
     return get_data_home(root, dataset)
 
 
@@ -366,6 +364,8 @@ def get_data_home(root: PathArg | None = None, dataset: Dataset = FASHION_MNIST)
     ``root`` and ``NPSOFTMAX_DATA`` name the data home itself, so give each data set its own. Raises ValueError
     when either is empty or blank (it would mean the current folder) or longer than any path.
     """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a Dataset record, e.g. FASHION_MNIST, got {type(dataset).__name__}")
     if root is not None:
         return _folder(os.fspath(root), "root (--data-dir)")
     if DATA_ENV in os.environ:
