@@ -127,8 +127,11 @@ class MinibatchIter:
             if order is None:
                 batch_pixels, y[:] = pixels[start:stop], self.labels[start:stop]
             else:
-                batch_pixels = np.take(pixels, order[start:stop], axis=0, out=gathered[: stop - start])
-                np.take(self.labels, order[start:stop], out=y)
+                # The indices are a permutation, valid by construction: mode="clip" skips the copy that the
+                # default mode="raise" makes of every output.
+                rows = order[start:stop]
+                batch_pixels = np.take(pixels, rows, axis=0, out=gathered[: stop - start], mode="clip")
+                np.take(self.labels, rows, out=y, mode="clip")
             # A plain cast and an in-place float multiply: twice as fast as one mixed uint8 * float ufunc.
             np.copyto(X, batch_pixels)
             if self.normalize_images:
