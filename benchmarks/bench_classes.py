@@ -437,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--write-results records the full run; leave out --quick")
     out = COMMITTED_DIR if args.write_results else args.out
     name = "classes-quick" if args.quick else "classes"
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -449,8 +450,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
         "loadavg_start": os.getloadavg(),
         "settings": settings | {"n_features": N_FEATURES, "batch_size": BATCH_SIZE, "lr": LR, "dtype": "float32"},
-        "rows": benchmark(settings),
     }
+    try:
+        results["rows"] = benchmark(settings)
+    except KeyboardInterrupt:
+        if created:
+            out.rmdir()
+        print("bench_classes: interrupted; nothing written", file=sys.stderr)
+        return 130
     try:
         write_atomically(out / f"{name}.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
         write_atomically(out / f"{name}.md", render_markdown(results))

@@ -201,10 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--folds {args.folds}: {exc}")
     X_train = np.asarray(X_train)
     grid = QUICK_GRID if args.quick else GRID
+    candidates = list(itertools.product(*grid.values()))
+    print(f"cross-validating {len(candidates)} candidates on {args.folds} folds", file=sys.stderr, flush=True)
     results = []
-    for values in itertools.product(*grid.values()):
-        results.append(cross_validate(X_train, y_train, folds, **dict(zip(grid, values, strict=True))))
-        print(json.dumps(results[-1]), flush=True)
+    try:
+        for values in candidates:
+            results.append(cross_validate(X_train, y_train, folds, **dict(zip(grid, values, strict=True))))
+            print(json.dumps(results[-1]), flush=True)
+    except KeyboardInterrupt:
+        print("tune_preset: interrupted; nothing written", file=sys.stderr)
+        return 130
     best = max(results, key=lambda r: r["cv_val_acc"])
     print("best:", json.dumps(best))
     summary = {"folds": args.folds, "seed": args.seed, "grid": grid, "results": results, "best": best}

@@ -8,6 +8,7 @@ import hashlib
 import importlib.util
 import json
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,16 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_1(tmp_path: P
     assert proc.returncode == 1
     assert proc.stderr.startswith("bench_classes: cannot create ") and "choose another --out" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_ctrl_c_writes_nothing_and_exits_130(tmp_path: Path) -> None:
+    before = _digests()
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--quick"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    assert first.startswith("k      10:"), first
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130
+    assert rest.splitlines()[-1] == "bench_classes: interrupted; nothing written", rest
+    assert "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == [] and _digests() == before

@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,21 @@ def test_data_that_cannot_be_had_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert proc.stderr.startswith("tune_preset: cannot load Fashion-MNIST: NPSOFTMAX_MIRRORS")
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_writes_nothing_and_exits_130(tmp_path: Path, fashion_mnist_home: Path) -> None:
+    before = _digest()
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--quick", "--data-dir", str(fashion_mnist_home)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stderr.readline()
+    assert first == "cross-validating 1 candidates on 5 folds\n", first
+    proc.send_signal(signal.SIGINT)
+    stdout, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert rest == "tune_preset: interrupted; nothing written\n" and stdout == ""
+    assert list(tmp_path.iterdir()) == [] and _digest() == before
