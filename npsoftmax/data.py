@@ -636,7 +636,7 @@ def _verified(chunks: Iterator[bytes], spec: IDXFile, copy_to: BinaryIO | None =
     gets the compressed bytes. Decompression stops past the file's known size, so a gzip bomb costs no more
     than the file; what the source sent (not gzip, too much, too little) is reported before what it holds.
     """
-    content = _Gunzip(chunks, spec.size, copy_to)
+    content = _Gunzip(chunks, spec, copy_to)
     try:
         array = parse_idx(content, shape=spec.shape)
     except IDXError as exc:
@@ -653,12 +653,14 @@ def _verified(chunks: Iterator[bytes], spec: IDXFile, copy_to: BinaryIO | None =
 
 
 class _Gunzip:
-    """A file-like ``read`` over the decompressed bytes of gzip ``chunks``: at most ``limit`` of them (then
-    _SourceFailed), hashed as they pass, ending only at the end of the gzip stream with nothing after it."""
+    """A file-like ``read`` over the decompressed bytes of gzip ``chunks``, hashed as they pass: at most
+    ``spec.size`` of them from at most ``spec.max_gz_size`` compressed bytes (else _SourceFailed), ending only
+    at the end of the gzip stream, with nothing after it."""
 
-    def __init__(self, chunks: Iterator[bytes], limit: int, copy_to: BinaryIO | None) -> None:
-        self._chunks, self._limit, self._copy_to = chunks, limit, copy_to
-        self._inflater, self._pending, self._head, self._size = zlib.decompressobj(wbits=31), b"", b"", 0
+    def __init__(self, chunks: Iterator[bytes], spec: IDXFile, copy_to: BinaryIO | None) -> None:
+        self._chunks, self._spec, self._copy_to = chunks, spec, copy_to
+        self._inflater, self._pending, self._head = zlib.decompressobj(wbits=31), b"", b""
+        self._compressed = self._size = 0
         self.sha256 = hashlib.sha256()
 
     def read(self, size: int) -> bytes:
@@ -670,8 +672,8 @@ class _Gunzip:
                 kind = "corrupt gzip data" if self._head.startswith(b"\x1f\x8b") else "not gzip data"
                 raise _SourceFailed(f"{kind}, starting {self._head!r}") from exc
             self._size += len(self._pending)
-            if self._size > self._limit:
-                raise _SourceFailed(f"decompresses to more than the file's {self._limit} bytes")
+            if self._size > self._spec.size:
+                raise _SourceFailed(f"decompresses to more than the file's {self._spec.size} bytes")
             self.sha256.update(self._pending)
         if self._inflater.eof and (self._inflater.unused_data or next(self._chunks, b"")):
             raise _SourceFailed("data after the end of the gzip stream")
@@ -683,6 +685,9 @@ class _Gunzip:
         if not chunk:
             raise _SourceFailed(f"truncated gzip data, starting {self._head!r}" if self._head else "empty file")
         self._head += chunk[: 32 - len(self._head)]
+        self._compressed += len(chunk)
+        if self._compressed > self._spec.max_gz_size:  # e.g. empty deflate blocks, for ever
+            raise _SourceFailed(f"more than the {self._spec.max_gz_size} bytes the file can be")
         if self._copy_to is not None:
             self._copy_to.write(chunk)
         return chunk

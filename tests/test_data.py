@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from _http_server import HostileMirror
+from _http_server import EMPTY_BLOCK, GZIP_HEADER, HostileMirror
 from conftest import REAL_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -647,6 +647,16 @@ def test_only_regular_files_are_read_from_a_folder(kind, synthetic_data, tmp_pat
     what = "a FIFO" if kind == "FIFO" else "a character device"
     path = hostile / TRAIN_GZ
     assert f"{TRAIN_GZ}: {hostile}: cannot read {path}: not a regular file but {what}" in caplog.text
+
+
+def test_a_file_in_a_folder_is_read_no_further_than_the_file_can_be(synthetic_data, tmp_path, caplog):
+    caplog.set_level(logging.INFO, "npsoftmax.data")
+    endless = tmp_path / "endless"
+    endless.mkdir()
+    limit = data.FASHION_MNIST.files[0].max_gz_size
+    (endless / TRAIN_GZ).write_bytes(GZIP_HEADER + EMPTY_BLOCK * (limit // len(EMPTY_BLOCK) + 1))
+    assert_arrays(load_fashion_mnist(mirrors=[endless, synthetic_data]), synthetic_data)
+    assert f"{TRAIN_GZ}: {endless}: more than the {limit} bytes the file can be" in caplog.text
 
 
 def replace_with_fifo(path: Path) -> None:
