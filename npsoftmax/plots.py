@@ -643,7 +643,8 @@ def plot_weights(
     """Each column of ``W`` as an image: the template a linear classifier matches against (cs231n's picture).
 
     The colour map is diverging and centred on 0 with one scale for all classes: red pixels raise the class's
-    score where the image has ink, blue pixels lower it, white ones do not matter.
+    score where the image has ink, blue pixels lower it, white ones do not matter. Drawn as one mosaic image
+    (``fig.axes[0]``, titled by its texts) and a colour bar.
 
     Parameters
     ----------
@@ -657,29 +658,25 @@ def plot_weights(
     """
     W = _check_weights("W", W, class_names)
     n_pixels, k = W.shape
-    shape = _image_shape(n_pixels, image_shape)
+    height, width = _image_shape(n_pixels, image_shape)
     num_cols = min(k, 5)
-    num_rows = -(-k // num_cols)
-    height = 1.9 * num_rows + 0.6
-    fig = Figure(figsize=(1.75 * num_cols + 1.0, height))
-    fig.subplots_adjust(left=0.02, right=0.86, bottom=0.03, top=1 - 0.55 / height, wspace=0.08, hspace=0.3)
-    axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
     limit = float(np.abs(W).max()) or 1.0
-    for ax, column, name in zip(axes, W.T, class_names, strict=False):
-        image = ax.imshow(column.reshape(shape), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes[k:]:
-        ax.set_axis_off()
-    colorbar_axes = fig.add_axes((0.89, 0.1, 0.025, 0.75))
-    colorbar = fig.colorbar(image, cax=colorbar_axes)
+    inches_per_pixel = 1.6 / max(height, width)
+    gap = (math.ceil((_TITLE_LINE_INCHES + 0.08) / inches_per_pixel), 3)
+    mosaic, origins = _mosaic(W.T.reshape(k, height, width), num_cols, gap)
+    fig, ax = _mosaic_figure(mosaic, inches_per_pixel, top=0.35, right=1.0, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    for (x, y), name in zip(origins, class_names, strict=True):
+        ax.text(x + (width - 1) / 2, y - 1.5, name, ha="center", va="bottom", fontsize=9)
+    fig_width, fig_height = fig.get_size_inches()
+    colorbar_axes = fig.add_axes((1 - 0.7 / fig_width, 0.1, 0.15 / fig_width, 0.75))
+    colorbar = fig.colorbar(ax.images[0], cax=colorbar_axes)
     colorbar.ax.tick_params(labelsize=8)
     colorbar.set_label("weight", fontsize=9)
     fig.suptitle(
-        f"learned weights, one {shape[0]}×{shape[1]} template per class (red: ink here raises the score, "
-        f"blue: lowers it)",
+        f"learned weights, one {height}×{width} template per class (red: ink here raises the score, blue: lowers it)",
         fontsize=9,
+        y=1 - 0.06 / fig_height,
+        va="top",
     )
     if path is not None:
         fig.save(path)
