@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .validation import check_scalar
+
 __all__ = ["numerical_gradient", "relative_error", "check_gradient"]
 
 
@@ -18,7 +20,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
         Reads ``x`` (and anything else it closes over) each time it is called.
     x : ndarray of float64, any shape
         The variable to differentiate with respect to; restored exactly after each perturbation.
-    eps : float, default 1e-6
+    eps : float > 0, default 1e-6
         Step. The truncation error of ``(f(x + eps) - f(x - eps)) / (2 eps)`` is O(eps^2) and the rounding
         error O(machine eps / eps), so ~1e-6 balances them in float64 (errors near 1e-9 or better).
 
@@ -26,8 +28,12 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     -------
     ndarray of float64, the shape of ``x``
     """
-    if x.dtype != np.float64:
-        raise ValueError(f"finite differences need float64 to be meaningful, got {x.dtype}; use x.astype(float)")
+    eps = check_scalar(eps, "eps", float, min_val=0, include_boundaries="neither")
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise ValueError(
+            f"finite differences need a float64 array to be meaningful, got {getattr(x, 'dtype', type(x).__name__)}; "
+            f"use x.astype(float)"
+        )
     grad = np.empty_like(x)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     if not np.shares_memory(flat_x, x):

@@ -114,11 +114,17 @@ def evaluate_loss_and_accuracy(net: Callable[[np.ndarray], np.ndarray], data_ite
 
 
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> np.ndarray:
-    """Counts ``C[i, j]`` of examples of true class ``i`` predicted as ``j``, int64 of shape (k, k)."""
+    """Counts ``C[i, j]`` of examples of true class ``i`` predicted as ``j``, int64 of shape (k, k).
+
+    ``y_true`` and ``y_pred`` are integer labels of one shape (n,) in ``[0, num_classes)``, ``num_classes >= 1``.
+    """
+    num_classes = check_scalar(num_classes, "num_classes", int, min_val=1)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(f"y_true and y_pred must be 1-D of one shape, got {y_true.shape} and {y_pred.shape}")
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{name} must be an integer array, got dtype {y.dtype}; use {name}.astype(int)")
         if y.size and (y.min() < 0 or y.max() >= num_classes):
             raise ValueError(f"{name} must lie in [0, {num_classes}), got values {y.min()}..{y.max()}")
     return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(

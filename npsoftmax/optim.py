@@ -108,8 +108,15 @@ class SGD:
     __call__ = step
 
 
+def _check_schedule_arguments(base_lr: float, epoch: int, num_epochs: int) -> tuple[float, int, int]:
+    num_epochs = check_scalar(num_epochs, "num_epochs", int, min_val=1)
+    epoch = check_scalar(epoch, "epoch", int, min_val=0, max_val=num_epochs - 1)
+    return check_scalar(base_lr, "base_lr", float, min_val=0), epoch, num_epochs
+
+
 def constant_lr(base_lr: float, epoch: int, num_epochs: int) -> float:
-    """d2l's schedule: ``base_lr`` throughout."""
+    """d2l's schedule: ``base_lr`` (a finite number >= 0) in every epoch ``0 <= epoch < num_epochs``."""
+    base_lr, _, _ = _check_schedule_arguments(base_lr, epoch, num_epochs)
     return base_lr
 
 
@@ -117,6 +124,7 @@ def cosine_lr(base_lr: float, epoch: int, num_epochs: int) -> float:
     """Cosine annealing per epoch: ``base_lr`` in epoch 0, decaying to ``base_lr / num_epochs``-ish near the end.
 
     ``lr_e = base_lr * (1 + cos(pi * e / num_epochs)) / 2`` for epochs ``e = 0 .. num_epochs - 1``, so the
-    last epoch still takes a small, nonzero step.
+    last epoch still takes a small, nonzero step. ``base_lr`` is a finite number >= 0.
     """
+    base_lr, epoch, num_epochs = _check_schedule_arguments(base_lr, epoch, num_epochs)
     return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / num_epochs))

@@ -205,9 +205,11 @@ def test_sgd_refuses_what_it_cannot_update_and_a_gradient_count_that_does_not_fi
 # Files users hand us: only regular files are read, sizes are bounded, any byte order loads.
 
 # The child prints the message, then its peak resident memory in KB (VmHWM: since its exec, unlike ru_maxrss,
-# which Linux carries over from the parent pytest process).
+# which Linux carries over from the parent pytest process). Its address space is capped at 3 GB, so that a load
+# reading /dev/zero ends in a MemoryError instead of taking the machine's memory.
 _LOAD_IN_A_CHILD = """
-import re, sys
+import re, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 import npsoftmax as nps
 try:
     nps.SoftmaxRegression.load(sys.argv[1])
