@@ -176,6 +176,7 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        """The number of classes: the width of the logits."""
         return len(self.class_names)
 
     @property
@@ -552,14 +553,7 @@ def _fetch(
     import urllib3
 
     if "://" not in source:
-        path = Path(source) / spec.gz_name
-        try:
-            with open_regular(path) as f:
-                return _verified(iter(lambda: f.read(_CHUNK), b""), spec)
-        except FileNotFoundError:
-            raise _SourceFailed("no such file" if path.parent.is_dir() else "no such folder") from None
-        except OSError as exc:
-            raise _SourceFailed(f"cannot read {path}: {exc.strerror or exc}") from exc
+        return _read_in_place(Path(source) / spec.gz_name, spec)
     if not download:
         raise _SourceFailed("not tried: download=False keeps off the network")
     if source in written_off:
@@ -591,6 +585,16 @@ def _fetch(
             time.sleep(BACKOFF * 2 ** (attempt - 1))
     written_off[source] = f"gave up after {ATTEMPTS} attempts: {problem}"
     raise _SourceFailed(written_off[source])
+
+
+def _read_in_place(path: Path, spec: IDXFile) -> np.ndarray:
+    try:
+        with open_regular(path) as f:
+            return _verified(iter(lambda: f.read(_CHUNK), b""), spec)
+    except FileNotFoundError:
+        raise _SourceFailed("no such file" if path.parent.is_dir() else "no such folder") from None
+    except OSError as exc:
+        raise _SourceFailed(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _stream(session: requests.Session, url: str, spec: IDXFile, progress: bool) -> Iterator[bytes]:

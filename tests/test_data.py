@@ -168,6 +168,9 @@ def test_force_takes_the_files_from_the_sources_again(synthetic_data, mirrors):
     assert download_fashion_mnist(mirrors=[mirror.url]) == get_data_home() and mirror.requests == []
     download_fashion_mnist(mirrors=[mirror.url], force=True)
     assert len(mirror.requests) == 4 and data_source() == mirror.url
+    loaded = data.fetch(mirrors=[synthetic_data], force=True)
+    assert loaded.source == str(synthetic_data) and loaded.y_train.dtype == np.int64 and len(mirror.requests) == 4
+    assert_arrays(loaded[:4], synthetic_data)
 
 
 def test_a_recompressed_copy_passes_the_pins_on_content(synthetic_data, tmp_path):
