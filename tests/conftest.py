@@ -1,4 +1,5 @@
-"""Project-wide test policy (a skipped test is a failure) and shared fixtures (Fashion-MNIST, synthetic and real).
+"""Project-wide test policy (a skipped test is a failure) and shared fixtures: Fashion-MNIST, synthetic and real,
+and a small synthetic data set of another shape and class count.
 
 A skip hides a test that did not run (a missing dependency, a missing data set) behind a green result, so
 this hook turns any skip into a failing exit status and names the skipped tests.
@@ -25,7 +26,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
-# --- Fashion-MNIST for tests: small synthetic files, and the real data set ------------------------------
+# --- data sets for tests: synthetic files and their records, and the real Fashion-MNIST -------------------
 
 REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
 
