@@ -32,10 +32,19 @@ def test_forward_matches_torch_linear_and_accepts_images():
     net.b[:] = rng.normal(size=10)
     X = rng.uniform(size=(5, 1, 28, 28))
     expected = torch.tensor(X).reshape(5, -1) @ torch.tensor(net.W) + torch.tensor(net.b)
-    np.testing.assert_allclose(net(X), expected.numpy(), rtol=1e-12)
+    # A logit sums 784 products and b: in any order, with or without FMA, each of the two computations errs by at
+    # most 785 u times the sum of the terms' magnitudes (Higham, section 3.1), so they differ by at most
+    # 785 eps times it; a probability's relative error is at most twice the largest logit error, plus a few eps.
+    logit_bound = 785 * np.finfo(np.float64).eps * (np.abs(X.reshape(5, -1)) @ np.abs(net.W) + np.abs(net.b))
+    logit_error = np.abs(net(X) - expected.numpy())
+    worst = np.unravel_index(np.argmax(logit_error / logit_bound), logit_error.shape)
+    assert np.all(logit_error <= logit_bound), (
+        f"logit {worst}: error {logit_error[worst]:.2e}, expected at most {logit_bound[worst]:.2e}"
+    )
     np.testing.assert_array_equal(net.forward(X.reshape(5, 28, 28)), net(X))
     proba = net.predict_proba(X)
-    np.testing.assert_allclose(proba, torch.softmax(expected, 1).numpy(), rtol=1e-12)
+    proba_rtol = 2 * logit_bound.max() + 16 * np.finfo(np.float64).eps
+    np.testing.assert_allclose(proba, torch.softmax(expected, 1).numpy(), rtol=proba_rtol)
     np.testing.assert_array_equal(net.predict(X), expected.argmax(1).numpy())
 
 
