@@ -406,11 +406,6 @@ def _mosaic(tiles: np.ndarray, num_cols: int, gap: tuple[int, int]) -> tuple[np.
     return mosaic, np.stack([xs, ys], axis=1)
 
 
-def _prob(p: float) -> str:
-    """A probability in a title: two decimals, or one significant digit below 0.005 (so that it is not 0.00)."""
-    return f"{p:.2f}" if p >= 0.005 or p == 0 else f"{p:.0e}"
-
-
 def _mosaic_figure(
     mosaic: np.ndarray,
     inches_per_pixel: float,
@@ -458,13 +453,12 @@ def _image_grid(
     framed: Sequence[bool],
     num_cols: int,
     suptitle: str,
-    title_lines: int = 2,
 ) -> Figure:
-    """``images`` (n, h, w) in a grid of ``num_cols``, each titled, the ``framed`` ones in a red frame."""
+    """``images`` (n, h, w) in a grid of ``num_cols``, each with a two-line title, the ``framed`` ones in red."""
     n, height, width = images.shape
     num_cols = max(1, min(num_cols, n))
     inches_per_pixel = _TILE_INCHES / max(height, width)
-    gap = (math.ceil((title_lines * _TITLE_LINE_INCHES + 0.08) / inches_per_pixel), 3)
+    gap = (math.ceil((2 * _TITLE_LINE_INCHES + 0.08) / inches_per_pixel), 3)
     mosaic, origins = _mosaic(_scaled(images), num_cols, gap)
     fig, ax = _mosaic_figure(mosaic, inches_per_pixel, top=0.3, cmap="gray_r", vmin=0, vmax=1)
     for (x, y), title, color, frame in zip(origins, titles, colors, framed, strict=True):
@@ -892,12 +886,13 @@ def plot_calibration(
             table.append(f"{label:<9}  {fraction:>8.1%}  {'n/a':>8}")
             continue
         right.plot(fraction, accuracy, "o", color="tab:red", markersize=5)
+        near_the_left = fraction < 0.12  # a label to the left would run off the axes
         right.annotate(
             label,
             (fraction, accuracy),
-            xytext=(-5, -5),
+            xytext=(5 if near_the_left else -5, -5),
             textcoords="offset points",
-            ha="right",
+            ha="left" if near_the_left else "right",
             va="top",
             fontsize=8,
             color="tab:red",
@@ -1126,6 +1121,11 @@ def plot_evidence(
     if path is not None:
         fig.save(path)
     return fig
+
+
+def _prob(p: float) -> str:
+    """A probability in a title: two decimals, or one significant digit below 0.005 (so that it is not 0.00)."""
+    return f"{p:.2f}" if p >= 0.005 or p == 0 else f"{p:.0e}"
 
 
 def _logit_bars(ax, classes, pixel_sums, bias, probs, class_names) -> None:
