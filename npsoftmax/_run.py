@@ -25,9 +25,9 @@ class OutputError(OSError):
     """A result could not be written; the message names the file, the folder and, on a full disk, the space
     needed and free."""
 
-    def __init__(self, message: str, errno_: int | None = None) -> None:
+    def __init__(self, message: str, errno_: int | None, path: Path) -> None:
         super().__init__(message)
-        self.errno = errno_
+        self.errno, self.path = errno_, path
 
 
 def _size(n_bytes: float) -> str:
@@ -53,11 +53,12 @@ def output_error(exc: OSError, path: Path, needed: int | None, exact: bool = Tru
     (``exact`` False: an estimate)."""
     what = f"cannot write {path.name} in {path.parent}: {exc.strerror or exc}"
     if exc.errno not in FULL:
-        return OutputError(f"{what}; choose another folder", exc.errno)
+        return OutputError(f"{what}; choose another folder", exc.errno, path)
     space = [f"it needs {'' if exact else 'about '}{_size(needed)}"] if needed else []
     free = _free_space(path.parent)
     space += [f"{_size(free)} free"] if free is not None else []
-    return OutputError(f"{what} ({', '.join(space)}); free some space there or choose another folder", exc.errno)
+    advice = "free some space there or choose another folder"
+    return OutputError(f"{what} ({', '.join(space)}); {advice}", exc.errno, path)
 
 
 def write_output(

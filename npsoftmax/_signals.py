@@ -6,8 +6,10 @@ a job. Left alone, each of them ends the process at once and without a word. Her
 :class:`Interrupted` (a ``KeyboardInterrupt``) in the main thread, so the command keeps its finished work, says
 so in one line and exits with 128 + the signal's number, as a shell reports a process killed by it.
 
-This module imports nothing heavy: the package imports it first, so that a signal arriving while NumPy and the
-rest are still being imported is already handled.
+This module imports nothing heavy, and importing it in a process started as one of the commands already
+installs handlers that end the command in one line (:func:`exit_quietly_while_a_command_starts`): the commands
+import it before anything else of theirs, so that a signal arriving while the rest is imported gets that line
+too, not a traceback. A program that merely imports the package keeps its own handlers.
 """
 
 from __future__ import annotations
@@ -131,3 +133,7 @@ def exit_quietly_while_a_command_starts() -> None:
     if _starting_command() and _in_main_thread():
         for signum in TERMINATING:
             signal.signal(signum, _exit_now)
+
+
+# On import: the commands import this module before anything heavy, and the package's __init__ first of all.
+exit_quietly_while_a_command_starts()

@@ -226,27 +226,30 @@ def _draw(results: dict, out: Path) -> None:
 
 
 def _stop(exc: BaseException, results: dict, out: Path, n_configs: int) -> Stopped:
-    """Keep the finished runs: ``sweep.json`` with a status saying what happened, then their picture."""
+    """Keep the finished runs: ``sweep.json`` with a status saying what happened, then (when interrupted) their
+    picture. A file that just failed to be written is not tried again."""
     if isinstance(exc, KeyboardInterrupt):
-        what, status = interrupted_by(exc), 128 + signal_of(exc)
+        head, status = f"{interrupted_by(exc)}: ", 128 + signal_of(exc)
         results |= {"status": "interrupted", "signal": getattr(exc, "name", "SIGINT")}
     else:
-        what, status = f"error: {exc}", 1
+        head, status = f"{exc}; ", 1
         results |= {"status": "failed", "error": str(exc)}
+    failed = getattr(exc, "path", None)
     failures = []
     with held():
-        try:
-            write_json(out / "sweep.json", results)
-        except OutputError as error:
-            failures.append(str(error))
+        if failed != out / "sweep.json":
+            try:
+                write_json(out / "sweep.json", results)
+            except OutputError as error:
+                failures.append(str(error))
         if isinstance(exc, KeyboardInterrupt) and results["runs"]:
             try:
                 _draw(results, out)
             except OutputError as error:
                 failures.append(str(error))
-    kept = sorted(name for name in OUTPUTS if (out / name).exists())
+    kept = ", ".join(name for name in OUTPUTS if (out / name).exists()) or "no file"
     n = len(results["runs"])
-    message = f"{what}: kept {n} finished run{'s' if n != 1 else ''} of {n_configs} ({', '.join(kept)}) in {out}"
+    message = f"{head}kept {n} finished run{'s' if n != 1 else ''} of {n_configs} ({kept}) in {out}"
     return Stopped("; ".join([message, *failures]), status)
 
 

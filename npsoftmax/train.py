@@ -264,28 +264,31 @@ def run(config: Config, out: Path) -> dict:
 
     def stop(exc: BaseException) -> Stopped:
         """Keep the finished epochs, their model first, then ``metrics.json`` with a status saying what happened;
-        the message names what was kept."""
+        the message names what was kept. A file that just failed to be written is not tried again."""
         if isinstance(exc, KeyboardInterrupt):
-            what, status = interrupted_by(exc), 128 + signal_of(exc)
-            details = {"status": "interrupted", "signal": getattr(exc, "name", "SIGINT")}
+            head, status = f"{interrupted_by(exc)}: ", 128 + signal_of(exc)
+            metrics.update(status="interrupted", signal=getattr(exc, "name", "SIGINT"))
         else:
-            what, status, details = f"error: {exc}", 1, {"status": "failed", "error": str(exc)}
+            head, status = f"{exc}; ", 1
+            metrics.update(status="failed", error=str(exc))
+        metrics["epochs"] = finished[0]
+        failed = getattr(exc, "path", None)
         failures = []
         with held():
-            metrics.update(epochs=finished[0], **details)
-            if finished[0] and not (out / "model.npz").exists():
+            if finished[0] and not (out / "model.npz").exists() and failed != out / "model.npz":
                 try:
                     _save_model(net, out)
                 except OutputError as error:
                     failures.append(str(error))
-            try:
-                write_json(out / "metrics.json", metrics)
-            except OutputError as error:
-                failures.append(str(error))
+            if failed != out / "metrics.json":
+                try:
+                    write_json(out / "metrics.json", metrics)
+                except OutputError as error:
+                    failures.append(str(error))
         kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
         n = len(finished[0])
         kept_text = f"kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept) or 'no file'}) in {out}"
-        return Stopped("; ".join([f"{what}: {kept_text}", *failures]), status)
+        return Stopped("; ".join([head + kept_text, *failures]), status)
 
     try:
         history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
