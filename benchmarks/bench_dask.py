@@ -1,0 +1,230 @@
+"""Streaming SoftmaxClassifier through dask-ml's ``Incremental`` on a ``LocalCluster``, on more data than a worker
+may hold.
+
+Run from the repository root::
+
+    python benchmarks/bench_dask.py                      # -> bench-results/results-dask.{json,md}
+    python benchmarks/bench_dask.py --write-results      # -> benchmarks/results-dask.{json,md}
+    python benchmarks/bench_dask.py --examples 200000    # a shorter run
+
+The training array is made lazily, block by block, on the workers: each block draws ``--block-rows`` of the
+real Fashion-MNIST training images (memory-mapped from the data home each worker reads), shifts each image by
+up to 2 pixels in each direction, and scales it to float32 in [0, 1]. The whole array (``--examples`` rows of
+784 float32, 3.1 KB each) is several times the memory each worker may use (``--worker-memory``), so it exists
+only a block at a time. ``Incremental(SoftmaxClassifier()).fit`` passes the model from block to block: one
+``partial_fit``, that is one epoch of minibatches of 256, per block.
+
+It reports examples per second (the whole fit's wall time, the making of the blocks included, and the
+``partial_fit`` calls alone, from the cluster's task stream), how many ``partial_fit`` calls ran on the worker
+that made their block, the peak resident memory of each worker process (``VmHWM``), and the model's accuracy on
+the real test set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHIFT, SEED = 1, 0
+
+
+def _draws(index: int, rows: int, n_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block ``index``'s images (sorted: the memory map is read front to back) and each one's shift."""
+    rng = np.random.default_rng([SEED, index])
+    picks = np.sort(rng.integers(0, n_images, rows))
+    dy, dx = rng.integers(0, 2 * SHIFT + 1, size=(2, rows))
+    return picks, dy, dx
+
+
+def augmented_pixels(root: str | None, rows: int, block_id: tuple[int, int]) -> np.ndarray:
+    """Block ``block_id[0]``: ``rows`` random training images, each shifted by up to ``SHIFT`` pixels in each
+    direction, as float32 (rows, 784) in [0, 1]. Runs on a worker, reading the data home's memory map."""
+    import npsoftmax as nps
+
+    images = nps.load_fashion_mnist(root, download=False)[0]
+    picks, dy, dx = _draws(block_id[0], rows, len(images))
+    padded = np.pad(images[picks], ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (28, 28), axis=(1, 2))
+    X = windows[np.arange(rows), dy, dx].reshape(rows, 784).astype(np.float32)
+    X *= np.float32(1 / 255)  # in place, as the chapter's loader scales its batches: one float array per block
+    return X
+
+
+def augmented_labels(root: str | None, rows: int, block_id: tuple[int]) -> np.ndarray:
+    """The labels of :func:`augmented_pixels`'s block ``block_id[0]``, int64 (rows,)."""
+    import npsoftmax as nps
+
+    labels = nps.load_fashion_mnist(root, download=False)[1]
+    return labels[_draws(block_id[0], rows, len(labels))[0]].astype(np.int64)
+
+
+def worker_memory() -> dict[str, float]:
+    """This process's resident memory now and at its peak, MB (``/proc/self/status``)."""
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return {name: int(fields[key].split()[0]) / 1024 for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster, get_task_stream
+    from dask.utils import parse_bytes
+    from dask_ml.wrappers import Incremental
+
+    import npsoftmax as nps
+    from npsoftmax.sklearn import SoftmaxClassifier
+
+    n_blocks = -(-args.examples // args.block_rows)
+    examples = n_blocks * args.block_rows
+    memory_limit = parse_bytes(args.worker_memory)
+    with (
+        LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(__import__, "npsoftmax.sklearn")  # imported before the baseline memory is read
+        before = client.run(worker_memory)
+        # One task per block and array, nothing else: no alias of a block for dask to count (and spill) twice.
+        rows = (args.block_rows,) * n_blocks
+        X = da.map_blocks(augmented_pixels, args.data_dir, args.block_rows, chunks=(rows, (784,)), dtype=np.float32)
+        y = da.map_blocks(augmented_labels, args.data_dir, args.block_rows, chunks=(rows,), dtype=np.int64)
+        inc = Incremental(SoftmaxClassifier(random_state=SEED), random_state=SEED)
+        with get_task_stream(client) as stream:
+            start = time.perf_counter()
+            inc.fit(X, y, classes=np.arange(10))
+            wall = time.perf_counter() - start
+        after = client.run(worker_memory)
+
+    made_on = {}
+    fit_seconds, local_fits, fits = 0.0, 0, []
+    disk_reads = sum(any(s["action"] == "disk-read" for s in task["startstops"]) for task in stream.data)
+    for task in stream.data:
+        if task["key"][0].startswith("augmented_pixels"):
+            made_on[task["key"][1]] = task["worker"]
+    for task in stream.data:
+        if task["key"][0].startswith("fit-") and task["key"][1] >= 0:
+            fits.append(task)
+            fit_seconds += sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
+            local_fits += not any(s["action"] == "transfer" for s in task["startstops"])
+    _, _, test_images, test_labels = nps.load_fashion_mnist(args.data_dir, download=False)
+    test_acc = inc.estimator_.score(test_images.reshape(-1, 784) / 255, test_labels)
+    return {
+        "examples": examples,
+        "blocks": n_blocks,
+        "block_rows": args.block_rows,
+        "block_mb": args.block_rows * 784 * 4 / 2**20,
+        "array_gb": examples * 784 * 4 / 2**30,
+        "workers": args.workers,
+        "worker_memory_limit_mb": memory_limit / 2**20,
+        "wall_seconds": wall,
+        "examples_per_second": examples / wall,
+        "partial_fit_seconds": fit_seconds,
+        "partial_fit_examples_per_second": examples / fit_seconds,
+        "partial_fit_calls": len(fits),
+        "partial_fit_calls_without_transfer": local_fits,
+        "workers_that_made_blocks": len(set(made_on.values())),
+        "tasks_reading_spilled_data": disk_reads,
+        "worker_memory_mb": {
+            address: {"baseline_rss_mb": before[address]["rss_mb"], "peak_mb": after[address]["peak_mb"]}
+            for address in sorted(after)
+        },
+        "test_acc": float(test_acc),
+        "n_iter": inc.estimator_.n_iter_,
+    }
+
+
+def machine() -> str:
+    import dask
+    import dask_ml
+    import sklearn
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, NumPy "
+        f"{np.__version__}, scikit-learn {sklearn.__version__}, dask {dask.__version__}, dask-ml {dask_ml.__version__}"
+    )
+
+
+def markdown(report: dict[str, Any]) -> str:
+    r = report["result"]
+    ratio = r["array_gb"] * 1024 / r["worker_memory_limit_mb"]
+    lines = [
+        "# SoftmaxClassifier on Dask: Incremental over an array larger than a worker's memory",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"Machine: {report['machine']}. The machine is shared: 1-minute load average "
+        f"{report['loadavg_start']:.2f} at the start, {report['loadavg_end']:.2f} at the end.",
+        "",
+        f"{r['workers']} worker processes, one thread each, memory limit {r['worker_memory_limit_mb']:.0f} MB each. "
+        f"The array: {r['examples']:,} augmented Fashion-MNIST images, float32, {r['array_gb']:.2f} GB "
+        f"({ratio:.1f}x a worker's limit), in {r['blocks']} blocks of {r['block_rows']:,} rows "
+        f"({r['block_mb']:.1f} MB), made lazily on the workers.",
+        "",
+        "| measured | value |",
+        "|---|---:|",
+        f"| wall time of `Incremental(...).fit`, s | {r['wall_seconds']:.1f} |",
+        f"| examples per second, whole fit (blocks made on the fly) | {r['examples_per_second']:,.0f} |",
+        f"| examples per second, `partial_fit` calls alone | {r['partial_fit_examples_per_second']:,.0f} |",
+        f"| `partial_fit` calls on the worker that made their block | "
+        f"{r['partial_fit_calls_without_transfer']} of {r['partial_fit_calls']} |",
+        *(
+            f"| worker {i}: peak memory, MB (baseline {m['baseline_rss_mb']:.0f} MB after imports) | "
+            f"{m['peak_mb']:.0f} |"
+            for i, m in enumerate(r["worker_memory_mb"].values())
+        ),
+        f"| tasks that read data a worker had spilled to disk | {r['tasks_reading_spilled_data']} |",
+        f"| test accuracy after one pass (one epoch per block) | {r['test_acc']:.4f} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=2_000_000, help="rows of the array (default 2,000,000)")
+    parser.add_argument("--block-rows", type=int, default=10_000, help="rows per block (default 10,000)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--worker-memory", default="1GiB", help="memory limit of each worker (default 1GiB)")
+    parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is (default: the data home)")
+    parser.add_argument("--out", default="bench-results", help="folder of the results (default: bench-results)")
+    parser.add_argument("--write-results", action="store_true", help="write into benchmarks/, the committed copy")
+    args = parser.parse_args(argv)
+    for name in ("examples", "block_rows", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    import npsoftmax as nps
+
+    nps.load_fashion_mnist(args.data_dir, download=args.data_dir is None)  # cached once, before the workers read it
+    loadavg_start = os.getloadavg()[0]
+    result = run(args)
+    report = {
+        "command": " ".join(["python", "benchmarks/bench_dask.py", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine(),
+        "loadavg_start": loadavg_start,
+        "loadavg_end": os.getloadavg()[0],
+        "result": result,
+    }
+    out = Path(__file__).parent if args.write_results else Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        ("results-dask.json", json.dumps(report, indent=2) + "\n"),
+        ("results-dask.md", markdown(report)),
+    ):
+        partial = out / f".{name}.part"
+        partial.write_text(text)
+        partial.replace(out / name)  # never a half-written file under the final name
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
