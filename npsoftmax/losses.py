@@ -19,7 +19,6 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .validation import check_float_array as check_float_array  # plots.py imports it from here
 from .validation import (
     check_problem,
     check_reduction,
