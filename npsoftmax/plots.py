@@ -1023,14 +1023,16 @@ def plot_evidence(
     if image_shape is None and np.ndim(X) == 3:
         image_shape = np.shape(X)[1:]
     pixels = flatten_examples(X, W.shape[0])
+    if len(pixels) == 0:
+        raise ValueError("X holds no example; plot_evidence needs at least one")
     shape = _image_shape(pixels.shape[1], image_shape)
-    logits = net(pixels)
-    probs = softmax(logits)
+    probs = softmax(net(pixels))
     rows = np.arange(min(n, len(pixels)))
     if y is not None:
         y = check_labels(y, len(pixels), k)
         rows = confident_mistakes(probs, y, n) if np.any(probs.argmax(axis=1) != y) else rows
-    ranked = np.argsort(-logits[rows], axis=1, kind="stable")
+    # Ranked by probability, ties by index, as argmax and confident_mistakes break them.
+    ranked = np.argsort(-probs[rows], axis=1, kind="stable")
     predicted = ranked[:, 0]
     true = y[rows] if y is not None else None
     wrong = predicted != true if true is not None else np.zeros(len(rows), bool)

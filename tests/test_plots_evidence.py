@@ -166,5 +166,7 @@ def test_a_model_without_mistakes_shows_its_first_examples_and_other_shapes_work
     assert fig.axes[0].images[0].get_array().shape[1] == 4 * (6 + 3) + 3
     with pytest.raises(ValueError, match="class_names has 10 names but the model has 3 classes"):
         plot_evidence(net, images)
+    with pytest.raises(ValueError, match="no example"):
+        plot_evidence(net, images[:0], class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="n must be"):
         plot_evidence(net, images, n=0, class_names=["a", "b", "c"])
