@@ -75,33 +75,33 @@ def check_scalar(
         raise ValueError(f"include_boundaries must be 'both', 'left', 'right' or 'neither', got {include_boundaries!r}")
     types = target_type if isinstance(target_type, tuple) else (target_type,)
     types = tuple({int: numbers.Integral, float: numbers.Real}.get(t, t) for t in types)
-    integral = numbers.Integral in types and numbers.Real not in types
     real = numbers.Real in types
-    if integral:
-        kind = "an integer"
-    elif real:
-        kind = "a number"
-    else:
-        kind = "of type " + " or ".join(t.__name__ for t in types)
-    left = "[" if min_val is not None and include_boundaries in ("both", "left") else "("
-    right = "]" if max_val is not None and include_boundaries in ("both", "right") else ")"
-    low = "-inf" if min_val is None else _show_bound(min_val)
-    high = "inf" if max_val is None else _show_bound(max_val)
-    accepted = f"{kind} in {left}{low}, {high}{right}" if integral or real else kind
-    shown = f"{x}" if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, (str, bytes)) else f"{x!r}"
+    integral = numbers.Integral in types and not real
+    include_low = min_val is not None and include_boundaries in ("both", "left")
+    include_high = max_val is not None and include_boundaries in ("both", "right")
 
-    is_bool = isinstance(x, (bool, np.bool_))
-    if (is_bool and bool not in types) or not isinstance(x, types):
-        raise ValueError(f"{name} must be {accepted}, got {shown}")
+    def refusal(finite: str = "") -> ValueError:
+        if integral or real:
+            low = "-inf" if min_val is None else _show_bound(min_val)
+            high = "inf" if max_val is None else _show_bound(max_val)
+            interval = f"{'[' if include_low else '('}{low}, {high}{']' if include_high else ')'}"
+            accepted = f"{'an integer' if integral else f'a {finite}number'} in {interval}"
+        else:
+            accepted = "of type " + " or ".join(t.__name__ for t in types)
+        is_number = isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, (str, bytes))
+        return ValueError(f"{name} must be {accepted}, got {x if is_number else repr(x)}")
+
+    if (isinstance(x, (bool, np.bool_)) and bool not in types) or not isinstance(x, types):
+        raise refusal()
     if not (integral or real):
         return x
     value = int(x) if integral else float(x)
     if real and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}{right}, got {shown}")
-    too_low = min_val is not None and (value < min_val if left == "[" else value <= min_val)
-    too_high = max_val is not None and (value > max_val if right == "]" else value >= max_val)
+        raise refusal("finite ")
+    too_low = min_val is not None and (value < min_val if include_low else value <= min_val)
+    too_high = max_val is not None and (value > max_val if include_high else value >= max_val)
     if too_low or too_high:
-        raise ValueError(f"{name} must be {accepted}, got {shown}")
+        raise refusal()
     return value
 
 
