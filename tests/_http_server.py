@@ -40,6 +40,8 @@ class HostileMirror:
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def behave(self, name: str | None, *modes: str) -> None:
+        if "bomb" in modes:
+            _bomb()  # made now: compressing 64 MB while the client waits would read as a stalled mirror
         self._scripts[name] = list(modes)
 
     def close(self) -> None:
