@@ -52,7 +52,6 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -417,13 +416,17 @@ def other_busy_cpus(interval: float = 1.0) -> float:
 
 
 def in_fresh_process(task: Callable[..., dict[str, Any]], *args: Any, wait_idle: float) -> dict[str, Any]:
-    """Run ``task(*args)`` in a new interpreter, after waiting up to ``wait_idle`` s for idle CPUs."""
+    """Run ``task(*args)`` in a new interpreter, after waiting up to ``wait_idle`` s for idle CPUs.
+
+    However this process leaves the block (an exception, Ctrl-C, SIGTERM), the pool's ``__exit__`` terminates
+    the interpreter at once, rather than letting it finish a run that nobody will read.
+    """
     deadline = time.monotonic() + wait_idle
     while wait_idle and (busy := other_busy_cpus()) > 0.25 and time.monotonic() < deadline:
         log.info("  waiting: other processes keep %.1f CPUs busy", busy)
     loadavg = os.getloadavg()[0]
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return {**pool.submit(task, *args).result(), "loadavg_1min": loadavg}
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return {**pool.apply(task, args), "loadavg_1min": loadavg}
 
 
 #: A CPU-bound loop that ends as soon as the process that started it is gone (its parent PID changes).

@@ -120,7 +120,20 @@ def test_the_machine_is_recorded_as_threadpoolctl_and_proc_see_it(quick_run: tup
     assert machine["cpu_model"] in machine["description"] and f"{blas['architecture']} kernel" in machine["description"]
 
 
-def test_sigterm_ends_the_run_and_its_spinning_process(tmp_path: Path) -> None:
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (field 4 of /proc/PID/stat)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_ends_the_run_its_spinning_process_and_the_timed_interpreter(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, str(SCRIPT), "--quick", "--busy"], cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
@@ -132,6 +145,8 @@ def test_sigterm_ends_the_run_and_its_spinning_process(tmp_path: Path) -> None:
         else:
             pytest.fail(f"no spinning process was started (exit status {proc.wait()})")
         assert Path(f"/proc/{spinner}").exists()
+        children = _children(proc.pid)  # the spinning process and the interpreter of the run being timed
+        assert spinner in children and len(children) >= 2
         proc.send_signal(signal.SIGTERM)
         proc.stderr.read()
         assert proc.wait(timeout=120) == 128 + signal.SIGTERM
@@ -139,9 +154,9 @@ def test_sigterm_ends_the_run_and_its_spinning_process(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
     deadline = time.monotonic() + 10
-    while Path(f"/proc/{spinner}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not Path(f"/proc/{spinner}").exists()
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
     assert not (tmp_path / "bench-results").exists()  # nothing half-written
 
 
