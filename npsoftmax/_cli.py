@@ -294,10 +294,13 @@ def check_data_home(data_dir: str | None) -> None:
     cannot be a folder: empty, a dangling symlink, a symlink loop, a file or a device."""
     if data_dir is not None:
         check_folder(data_dir, "--data-dir")
-    elif os.environ.get(DATA_ENV, "").strip():
+    elif DATA_ENV in os.environ:
         check_folder(os.environ[DATA_ENV], DATA_ENV, f"{DATA_ENV}={os.environ[DATA_ENV]}")
     else:
-        home = get_data_home()
+        try:
+            home = get_data_home()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         check_folder(home, "--data-dir", f"the data home {home} (choose another with --data-dir)")
 
 

@@ -22,16 +22,23 @@ from ._cli import (
 )
 from ._signals import stop_on_signals
 from .data import (
+    DATA_ENV,
     MIRRORS_ENV,
     SYSTEM_DIR,
     DataUnavailableError,
-    data_source,
-    download_fashion_mnist,
+    fetch,
     get_data_home,
     mirrors_from_env,
 )
 
 __all__ = ["main"]
+
+
+def _default_home() -> str:
+    try:
+        return str(get_data_home())
+    except ValueError:  # a bad NPSOFTMAX_DATA, refused once the arguments are read
+        return f"${DATA_ENV}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,7 +54,7 @@ def _main(argv: Sequence[str] | None) -> int:
         allow_abbrev=False,
         description="Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
     )
-    parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {get_data_home()})")
+    parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {_default_home()})")
     parser.add_argument(
         "--mirror",
         action="append",
@@ -66,8 +73,8 @@ def _main(argv: Sequence[str] | None) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         with log_messages_to(sys.stderr, args.quiet):
-            home = download_fashion_mnist(args.data_dir, mirrors=mirrors, force=args.force, quiet=args.quiet or None)
-            source = data_source(home)
+            source = fetch(root=args.data_dir, mirrors=mirrors, force=args.force, quiet=args.quiet or None).source
+        home = get_data_home(args.data_dir)
     except (UsageError, DataUnavailableError, KeyboardInterrupt) as exc:
         kept = "no partial file was left under a final name"
         return exit_status(prog, exc, None, False, before="the data was ready", kept=kept)

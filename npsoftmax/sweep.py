@@ -11,7 +11,7 @@ accuracy to expect on new data, which the output says. Seeds are replicates, not
 its mean over the seeds.
 
 ``sweep.json`` is rewritten after every run, so Ctrl-C (or SIGTERM, SIGHUP, ...) keeps the finished ones;
-``sweep.png`` draws the grid, after ``sweep.json`` is complete.
+``sweep.png`` (:func:`npsoftmax.plots.plot_sweep`) draws the grid, after ``sweep.json`` is complete.
 """
 
 from __future__ import annotations
@@ -222,6 +222,8 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
 
 
 def _draw(results: dict, out: Path) -> None:
+    from .plots import plot_sweep  # matplotlib only now: a sweep starts without it
+
     write_output(out / "sweep.png", plot_sweep(results, None).to_png(), durable=False)
 
 
@@ -321,93 +323,6 @@ def describe_best(results: dict) -> list[str]:
         "warning: without --val-split the best setting is picked on the test set, so its test accuracy overstates "
         "what to expect on new data; pass --val-split 0.1 to select on a held-out part of the training set",
     ]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The picture: accuracy over lr x batch size, one panel per combination of the other swept settings.
-
-MAX_PANELS = 12
-
-
-def plot_sweep(results: dict, path: Path | None):
-    """Heatmap(s) of the selection metric over learning rate (rows) and batch size (columns), values in the cells.
-
-    One panel per combination of the other swept settings (the best over them when there are more than
-    :data:`MAX_PANELS`); seeds are averaged. The best setting's cell is outlined; diverged runs are grey.
-    """
-    from matplotlib.patches import Rectangle
-
-    from .plots import Figure
-
-    metric = results["selected_by"]
-    grid = results["swept"]
-    lrs, batch_sizes = sorted(grid["lr"]), sorted(grid["batch_size"])
-    others = [name for name in SWEPT if name not in ("lr", "batch_size", "seed") and len(grid[name]) > 1]
-    ranked = rank_settings(results["runs"], metric)
-    panels = [dict(zip(others, values, strict=True)) for values in itertools.product(*(grid[n] for n in others))]
-    best_over_others = len(panels) > MAX_PANELS
-    if best_over_others:
-        panels = [{}]
-    best = results["best"]
-
-    ncols = min(len(panels), 3)
-    nrows = math.ceil(len(panels) / ncols)
-    cell_w, cell_h = 0.95, 0.55
-    panel_w, panel_h = max(2.8, cell_w * len(batch_sizes) + 1.2), max(2.0, cell_h * len(lrs) + 1.1)
-    fig = Figure(figsize=(max(5.0, panel_w * ncols + 1.2), panel_h * nrows + 1.1), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    norm_values = [s[metric] for s in ranked if s[metric] is not None]
-    vmin, vmax = (min(norm_values), max(norm_values)) if norm_values else (0.0, 1.0)
-    if vmax - vmin < 1e-3:
-        vmin, vmax = vmin - 5e-4, vmax + 5e-4
-    image = None
-    for ax, fixed in zip(axes.ravel(), panels, strict=False):
-        values = np.full((len(lrs), len(batch_sizes)), np.nan)
-        ran, outline = set(), None
-        for setting in ranked:
-            if any(setting[name] != value for name, value in fixed.items()):
-                continue
-            cell = lrs.index(setting["lr"]), batch_sizes.index(setting["batch_size"])
-            ran.add(cell)
-            if setting[metric] is not None and not values[cell] >= setting[metric]:
-                values[cell] = setting[metric]
-            if best is not None and all(setting[name] == best[name] for name in SWEPT if name != "seed"):
-                outline = cell
-        image = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
-        ax.set_facecolor("0.85")
-        for i, j in itertools.product(range(len(lrs)), range(len(batch_sizes))):
-            if np.isfinite(values[i, j]):
-                dark = (values[i, j] - vmin) / (vmax - vmin) < 0.55  # viridis is dark at the low end
-                text, color, size = f"{values[i, j]:.4f}", "white" if dark else "black", 9
-            else:
-                text, color, size = ("diverged" if (i, j) in ran else "not run"), "black", 8
-            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=color)
-        if outline is not None:
-            i, j = outline
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
-        ax.set_xticks(range(len(batch_sizes)), [str(b) for b in batch_sizes])
-        ax.set_yticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
-        ax.set_xlabel("batch size")
-        ax.set_ylabel("learning rate")
-        if fixed:
-            ax.set_title(", ".join(f"{LABELS[name]} {_value(value)}" for name, value in fixed.items()), fontsize=10)
-        elif best_over_others:
-            ax.set_title("best over " + ", ".join(LABELS[name] for name in others), fontsize=10)
-    for ax in axes.ravel()[len(panels) :]:
-        ax.set_visible(False)
-    what = "validation accuracy" if metric == "val_acc" else "test accuracy (no --val-split: selection on test)"
-    config = results["config"]
-    detail = [f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"]
-    if config["val_split"] is not None:
-        detail.append(f"{config['val_split']:g} of training held out")
-    if len(grid["seed"]) > 1:
-        detail.append(f"mean of {len(grid['seed'])} seeds")
-    fig.suptitle(f"{what}\n{', '.join(detail)}; best outlined in red", fontsize=10)
-    if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9, label=what.split(" (")[0])
-    if path is not None:
-        fig.save(path)
-    return fig
 
 
 def main(argv: Sequence[str] | None = None) -> int:

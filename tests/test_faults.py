@@ -372,6 +372,7 @@ PATH_CASES = [
     (["--data-dir", "{t}/fifo"], {}, "--data-dir {t}/fifo is a FIFO; give a folder"),
     (["--data-dir", "{t}/loop-b"], {}, "--data-dir {t}/loop-b: {t}/loop-b is a symlink loop"),
     ([], {"NPSOFTMAX_DATA": "{t}/file"}, "NPSOFTMAX_DATA={t}/file is a file; give a folder"),
+    ([], {"NPSOFTMAX_DATA": " "}, "NPSOFTMAX_DATA is empty; give a folder"),
 ]
 
 
@@ -390,10 +391,17 @@ def test_a_path_that_cannot_be_a_folder_is_one_line(name, args, variables, messa
 
 
 @pytest.mark.parametrize(
-    ("args", "message"), [(["--data-dir", ""], "--data-dir is empty"), (["--data-dir", "{t}/fifo"], "is a FIFO")]
+    ("args", "variables", "message"),
+    [
+        (["--data-dir", ""], {}, "--data-dir is empty"),
+        (["--data-dir", "{t}/fifo"], {}, "is a FIFO"),
+        ([], {"NPSOFTMAX_DATA": ""}, "NPSOFTMAX_DATA is empty"),
+        ([], {"NPSOFTMAX_DATA": "{t}/dangling"}, "is a symlink to"),
+    ],
 )
-def test_the_download_command_checks_its_data_dir_alike(args, message, odd_paths):
-    result = run(command("download", *[arg.format(t=odd_paths) for arg in args]))
+def test_the_download_command_checks_its_data_home_alike(args, variables, message, odd_paths):
+    variables = {key: value.format(t=odd_paths) for key, value in variables.items()}
+    result = run(command("download", *[arg.format(t=odd_paths) for arg in args]), env=env(**variables))
     assert result.returncode == 2 and message in one_line(result.stderr)
 
 

@@ -525,3 +525,20 @@ def test_starting_the_command_imports_neither_the_network_nor_the_plotting_stack
     code = "import sys, npsoftmax.train; print(sorted({'requests', 'tqdm', 'matplotlib'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_same_seed_same_numbers_in_a_new_process(tmp_path, fashion_mnist_home, capsys):
+    # Bit for bit on the same machine with the same library versions: this process and a fresh one.
+    args = ["--data-dir", str(fashion_mnist_home), "--no-download", "--epochs", "2", "--seed", "5", "--quiet"]
+    assert run_main([*args, "--out", str(tmp_path / "here")], capsys)[0] == 0
+    result = run_cli(*args, "--out", str(tmp_path / "there"))
+    assert result.returncode == 0, result.stderr
+
+    def numbers(name):
+        metrics = read_metrics(tmp_path / name)
+        epochs = [{k: v for k, v in e.items() if "seconds" not in k} for e in metrics["epochs"]]
+        return epochs, metrics["top_k_acc"], metrics["ece"], metrics["per_class"]
+
+    assert numbers("here") == numbers("there")
+    here, there = (np.load(tmp_path / name / "model.npz") for name in ("here", "there"))
+    assert all(np.array_equal(here[key], there[key]) and here[key].dtype == there[key].dtype for key in ("W", "b"))
