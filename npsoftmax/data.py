@@ -603,6 +603,7 @@ def _stream(session: requests.Session, url: str, spec: IDXFile, progress: bool) 
 
     # identity: a re-encoded body is not the .gz file, and decoding it would be a bomb of its own.
     headers = {"Accept-Encoding": "identity"}
+    received, window_start, window_received = 0, time.monotonic(), 0  # the first window includes the headers
     with session.get(url, headers=headers, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
         status = f"HTTP {response.status_code} {response.reason}".rstrip()
         if response.status_code != 200:
@@ -616,7 +617,6 @@ def _stream(session: requests.Session, url: str, spec: IDXFile, progress: bool) 
         length = None if length is None else int(length)
         if length is not None and length > spec.max_gz_size:
             raise _SourceFailed(f"announces {length} bytes; the file cannot be more than {spec.max_gz_size}")
-        received, window_start, window_received = 0, time.monotonic(), 0
         with tqdm(desc=spec.gz_name, total=length, unit="B", unit_scale=True, disable=not progress) as bar:
             # read1 returns whatever has arrived, so a drip cannot hold a read open past READ_TIMEOUT.
             while chunk := response.raw.read1(_CHUNK, decode_content=False):
