@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,7 +14,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ._io import write_atomic
 from .losses import softmax
-from .validation import check_problem, check_scalar, flatten_examples
+from .validation import check_float_dtype, check_problem, check_scalar, flatten_examples
 
 __all__ = ["SoftmaxRegression"]
 
@@ -40,9 +41,7 @@ class SoftmaxRegression:
     def __init__(
         self, num_inputs: int = 784, num_outputs: int = 10, seed: int | None = None, dtype: DTypeLike = np.float32
     ) -> None:
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        dtype = check_float_dtype(dtype)
         num_inputs = check_scalar(num_inputs, "num_inputs", int, min_val=1)
         num_outputs = check_scalar(num_outputs, "num_outputs", int, min_val=1)
         if seed is not None:
@@ -90,17 +89,20 @@ class SoftmaxRegression:
 
         Arrays stored in either byte order load as native float32 or float64. Only a regular file is read:
         a symlink is followed, but a directory, a device (such as ``/dev/zero``), a FIFO or a socket is
-        refused before a byte is read, and so is a file larger than :data:`MAX_FILE_BYTES`.
+        refused before a byte is read, and so is a file larger than :data:`MAX_FILE_BYTES` or a zip listing more
+        than :data:`MAX_ZIP_MEMBERS` members.
 
         Raises ``ValueError`` naming the file and the problem for anything that is not such a model: not a
-        regular file, too large, empty, not an ``.npz`` (a bare ``.npy`` among them), missing arrays, shapes
-        that do not fit or are empty, a dtype other than float32/float64 (complex, integer, object), or array
-        headers claiming more data than the file holds. Sizes are checked before anything is allocated, and
-        pickles are refused. ``FileNotFoundError`` if there is no file.
+        regular file, too large or listing too many members, empty, not an ``.npz`` (a bare ``.npy`` among
+        them), missing arrays, shapes that do not fit or are empty, a dtype other than float32/float64 (complex,
+        integer, object), or array headers claiming more data than the file holds. Sizes are checked before
+        anything is allocated, and pickles are refused. ``FileNotFoundError`` if there is no file.
         """
         try:
-            with _open_regular_file(path) as f, zipfile.ZipFile(f) as archive:
-                W, b = (_read_npz_member(archive, name, path) for name in ("W", "b"))
+            with _open_regular_file(path) as f:
+                _check_zip_directory(f, path)
+                with zipfile.ZipFile(f) as archive:
+                    W, b = (_read_npz_member(archive, name, path) for name in ("W", "b"))
         except (zipfile.BadZipFile, EOFError, zlib.error):
             raise ValueError(
                 f"{path} is not an .npz file (empty, truncated, or another format such as a bare .npy); "
@@ -127,6 +129,11 @@ class SoftmaxRegression:
 MAX_ARRAY_BYTES = 1 << 30
 # Two arrays and the zip's own records: a larger file is not a model, and is not read.
 MAX_FILE_BYTES = 2 * MAX_ARRAY_BYTES + (1 << 20)
+# np.savez lists two members; zipfile holds a file's whole list of members in memory, so a longer list is not
+# read. (A member's entry is 46 bytes plus its name.)
+MAX_ZIP_MEMBERS = 16
+MAX_ZIP_DIRECTORY_BYTES = 1 << 16
+_END_OF_DIRECTORY = struct.Struct("<4s4H2LH")  # the zip's last record: its list's length and size
 
 _FILE_KINDS = {
     stat.S_ISDIR: "a directory",
@@ -163,6 +170,28 @@ def _open_regular_file(path: str | os.PathLike):
     )
 
 
+def _check_zip_directory(f, path: str | os.PathLike) -> None:
+    """Refuse a zip listing more members, or a longer list, than a model file has, before zipfile reads it.
+
+    The end-of-directory record sits in the file's last 22 bytes, or up to 64 KB before them (a comment may
+    follow it). A file without one is left to zipfile, which says it is not a zip.
+    """
+    size = os.fstat(f.fileno()).st_size
+    tail_bytes = min(size, _END_OF_DIRECTORY.size + 0xFFFF)
+    f.seek(size - tail_bytes)
+    tail = f.read(tail_bytes)
+    f.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END_OF_DIRECTORY.size:
+        return
+    _, _, _, _, n_members, directory_bytes, _, _ = _END_OF_DIRECTORY.unpack_from(tail, at)
+    if n_members > MAX_ZIP_MEMBERS or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
+        raise ValueError(
+            f"{path} lists {n_members} members in {directory_bytes} bytes; a model file holds two arrays, W and b "
+            f"(at most {MAX_ZIP_MEMBERS} members, {MAX_ZIP_DIRECTORY_BYTES} bytes of list are read)"
+        )
+
+
 def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLike) -> np.ndarray:
     """Array ``name`` of an open ``.npz``, after checking its header against the bytes actually stored."""
     try:
@@ -178,8 +207,10 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
             shape, fortran_order, dtype = read_header(f)
         except ValueError as exc:
             raise ValueError(f"{path}: array {name!r} has a malformed header ({exc})") from None
-        if dtype.kind != "f" or dtype.itemsize not in (4, 8):
-            raise ValueError(f"{path}: {name} must be float32 or float64, got {dtype}")
+        try:
+            native = check_float_dtype(dtype, name)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         n_bytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
         if n_bytes > min(info.file_size - f.tell(), MAX_ARRAY_BYTES):
             raise ValueError(
@@ -190,4 +221,4 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
     if len(data) != n_bytes:
         raise ValueError(f"{path}: array {name!r} is truncated ({len(data)} of {n_bytes} bytes)")
     stored = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
-    return stored.astype(dtype.newbyteorder("="), order="C")  # a copy, as save() writes it: native, C order
+    return stored.astype(native, order="C")  # a copy, as save() writes it: native byte order, C order

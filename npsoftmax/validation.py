@@ -13,10 +13,11 @@ import numbers
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = [
     "check_scalar",
+    "check_float_dtype",
     "check_float_array",
     "check_labels",
     "check_scores",
@@ -107,6 +108,17 @@ def check_scalar(
 
 def _show_bound(bound: float) -> str:
     return f"{bound}" if isinstance(bound, numbers.Integral) else f"{bound:g}"
+
+
+def check_float_dtype(dtype: DTypeLike, name: str = "dtype") -> np.dtype:
+    """Return ``dtype`` as float32 or float64 (native byte order), the two precisions npsoftmax computes in."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f" or resolved.itemsize not in (4, 8):
+        raise ValueError(f"{name} must be float32 or float64, got {dtype if resolved is None else resolved}")
+    return resolved.newbyteorder("=")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -111,7 +111,9 @@ def test_load_rejects_every_bad_file_with_a_value_error_naming_it(tmp_path, case
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"dtype": np.int32}, "float32 or float64"),
+        ({"dtype": np.int32}, "^dtype must be float32 or float64, got int32$"),
+        ({"dtype": np.float16}, "^dtype must be float32 or float64, got float16$"),
+        ({"dtype": "fp32"}, "^dtype must be float32 or float64, got fp32$"),
         ({"num_inputs": 0}, r"^num_inputs must be an integer in \[1, inf\), got 0$"),
         ({"num_inputs": True}, r"^num_inputs must be an integer in \[1, inf\), got True$"),
         ({"num_outputs": 2.5}, r"^num_outputs must be an integer in \[1, inf\), got 2.5$"),
@@ -273,6 +275,25 @@ def test_load_follows_a_symlink_to_a_model_and_says_when_there_is_no_file(tmp_pa
     np.testing.assert_array_equal(nps.SoftmaxRegression.load(tmp_path / "link.npz").W, net.W)
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         nps.SoftmaxRegression.load(tmp_path / "missing.npz")
+    (tmp_path / "dangling.npz").symlink_to(tmp_path / "gone.npz")
+    with pytest.raises(FileNotFoundError, match="dangling.npz"):
+        nps.SoftmaxRegression.load(tmp_path / "dangling.npz")
+
+
+def test_load_refuses_a_zip_listing_more_members_than_a_model_before_reading_the_list(tmp_path):
+    from npsoftmax.model import MAX_ZIP_MEMBERS
+
+    path = tmp_path / "model.npz"
+    arrays = {"W": np.zeros((4, 3)), "b": np.zeros(3)} | {f"extra{i}": np.zeros(1) for i in range(MAX_ZIP_MEMBERS)}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))} lists {MAX_ZIP_MEMBERS + 2} members in \d+ bytes"):
+        nps.SoftmaxRegression.load(path)
+    with zipfile.ZipFile(path, "a") as archive:  # a comment after the list: the record is found all the same
+        archive.comment = b"x" * 1000
+    with pytest.raises(ValueError, match=f"lists {MAX_ZIP_MEMBERS + 2} members"):
+        nps.SoftmaxRegression.load(path)
+    np.savez(path, W=np.zeros((4, 3)), b=np.zeros(3), note=np.zeros(1))  # a few extra members are fine
+    assert nps.SoftmaxRegression.load(path).W.shape == (4, 3)
 
 
 @pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4", "<f8"])

@@ -220,3 +220,14 @@ def test_only_the_naive_cross_entropy_takes_non_finite_input():
 def test_metrics_refuse_scores_without_examples():
     with pytest.raises(ValueError, match=r"^scores must hold at least one example \(row\), got shape \(0, 3\)$"):
         metrics.top_k_accuracy(np.zeros((0, 3)), np.zeros(0, int), 1)
+
+
+def test_check_float_dtype_gives_a_native_float32_or_float64():
+    from npsoftmax.validation import check_float_dtype
+
+    for given, expected in ((np.float32, np.float32), ("f8", np.float64), (">f4", np.float32), ("<f8", np.float64)):
+        dtype = check_float_dtype(given)
+        assert dtype == np.dtype(expected) and dtype.isnative
+    for bad, shown in ((np.float16, "float16"), (int, "int64"), ("fp32", "fp32"), (np.complex64, "complex64")):
+        with pytest.raises(ValueError, match=f"^dtype must be float32 or float64, got {shown}$"):
+            check_float_dtype(bad)
