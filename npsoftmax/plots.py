@@ -879,16 +879,22 @@ def plot_calibration(
     )
     # Short labels below-left of the points, where the decreasing curve leaves room; the numbers in a table.
     table = [f"{'threshold':<9}  {'answered':>8}  {'accuracy':>8}"]
+    points: list[tuple[float, float, list[str]]] = []  # marked points, with the thresholds each one stands for
     for threshold in _MARKED_THRESHOLDS:
         fraction, accuracy = _at_threshold(coverage, threshold)
         label = f"p ≥ {threshold:g}"
+        table.append(f"{label:<9}  {fraction:>8.1%}  {'n/a' if fraction == 0 else f'{accuracy:.1%}':>8}")
         if fraction == 0:
-            table.append(f"{label:<9}  {fraction:>8.1%}  {'n/a':>8}")
             continue
+        if points and abs(points[-1][0] - fraction) < 0.04:  # so close that two labels would overlap: one label
+            points[-1][2].append(f"{threshold:g}")
+        else:
+            points.append((fraction, accuracy, [label]))
+    for fraction, accuracy, labels in points:
         right.plot(fraction, accuracy, "o", color="tab:red", markersize=5)
         near_the_left = fraction < 0.12  # a label to the left would run off the axes
         right.annotate(
-            label,
+            ", ".join(labels),
             (fraction, accuracy),
             xytext=(5 if near_the_left else -5, -5),
             textcoords="offset points",
@@ -897,7 +903,6 @@ def plot_calibration(
             fontsize=8,
             color="tab:red",
         )
-        table.append(f"{label:<9}  {fraction:>8.1%}  {accuracy:>8.1%}")
     right.text(
         0.03,
         0.3,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
+from matplotlib.text import Annotation, Text
 
 import npsoftmax as nps
 from npsoftmax import metrics, plots
@@ -397,6 +397,9 @@ def test_calibration_figure_draws_extreme_models_without_warnings(case):
     fig.to_png()
     if case == "unsure":
         assert any("n/a" in text for text in all_text(fig))  # no answer at p >= 0.9: no accuracy to give
+    if case == "certain and right":  # every threshold answers everything: one point, one label, no overlap
+        labels = [t.get_text() for t in fig.axes[2].texts if isinstance(t, Annotation)]
+        assert labels == ["p ≥ 0.99, 0.9, 0.8, 0.5"]
 
 
 def test_calibration_takes_logits_from_nothing_but_metrics_refuses_them():
