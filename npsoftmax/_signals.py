@@ -87,19 +87,24 @@ def stop_on_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def held() -> Iterator[None]:
+def held(deliver: bool = True) -> Iterator[None]:
     """Hold off the signals while the block writes results: a signal arriving meanwhile is raised when the block
-    ends, unless the block is already ending with an exception (the command is stopping anyway)."""
+    ends, unless the block ends with an exception or ``deliver`` is False (the command is stopping already, and a
+    second signal changes nothing)."""
     global _holding
     _holding += 1
     try:
         yield
+    except BaseException:
+        _pending.clear()  # the block is ending with an exception anyway
+        raise
     finally:
         _holding -= 1
-    if not _holding and _pending:
+    if _pending and not _holding:
         signum = _pending[0]
         _pending.clear()
-        raise Interrupted(signum)
+        if deliver:
+            raise Interrupted(signum)
 
 
 def _exit_now(signum: int, frame: object) -> None:

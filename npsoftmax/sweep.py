@@ -157,7 +157,7 @@ def _group_key(record: dict) -> tuple:
 
 
 def rank_settings(records: list[dict], metric: str) -> list[dict]:
-    """Each setting (the swept values but the seed) with its mean ``metric`` and mean loss over its seeds.
+    """Each setting (the swept values but --seed) with its mean ``metric`` and mean loss over its seeds.
 
     A setting with a diverged seed scores None and ranks last. Sorted best first: highest accuracy, then lowest
     loss.
@@ -238,7 +238,7 @@ def _stop(exc: BaseException, results: dict, out: Path, n_configs: int) -> Stopp
         results |= {"status": "failed", "error": str(exc)}
     failed = getattr(exc, "path", None)
     failures = []
-    with held():
+    with held(deliver=False):
         if failed != out / "sweep.json":
             try:
                 write_json(out / "sweep.json", results)

@@ -274,7 +274,7 @@ def run(config: Config, out: Path) -> dict:
         metrics["epochs"] = finished[0]
         failed = getattr(exc, "path", None)
         failures = []
-        with held():
+        with held(deliver=False):
             if finished[0] and not (out / "model.npz").exists() and failed != out / "model.npz":
                 try:
                     _save_model(net, out)

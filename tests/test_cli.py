@@ -200,3 +200,18 @@ def test_held_signals_arrive_when_the_writing_is_done():
             signal.raise_signal(signal.SIGTERM)
             written.append("metrics.json")  # the signal waits for this
     assert written == ["metrics.json"] and interrupted.value.signum == signal.SIGTERM
+
+
+def test_a_second_signal_while_a_stopped_command_saves_changes_nothing():
+    import signal
+
+    with _signals.stop_on_signals():
+        with _signals.held(deliver=False):
+            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGINT)
+        with pytest.raises(_signals.Interrupted):  # and nothing stale is left for the next hold
+            with _signals.held():
+                signal.raise_signal(signal.SIGHUP)
+                raise _signals.Interrupted(signal.SIGHUP)
+        with _signals.held():
+            pass

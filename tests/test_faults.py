@@ -232,6 +232,21 @@ def test_stdout_or_stderr_that_cannot_be_written(redirect, tmp_path, fashion_mni
     assert_completed(out)
 
 
+@pytest.mark.parametrize("redirect", ["| head -c 20", ">/dev/full 2>&1", ">&- 2>&-"], ids=["pipe", "full", "closed"])
+def test_sweep_and_download_survive_their_output_too(redirect, tmp_path, fashion_mnist_home):
+    out, home = tmp_path / "sweep", tmp_path / "home"
+    swept = command(
+        "sweep", "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--lr", 0.1, 0.2
+    )
+    downloaded = command("download", "--data-dir", home, "--mirror", REAL_DATA)
+    for argv in (swept, downloaded):
+        result = run(["bash", "-o", "pipefail", "-c", f"{shlex.join(argv)} {redirect}"])
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+    assert read_json(out / "sweep.json")["status"] == "completed" and (out / "sweep.png").is_file()
+    assert {p.name for p in home.iterdir()} >= {"manifest.json", "train-images-idx3-ubyte.npy"}
+
+
 def test_an_error_on_a_closed_stderr_keeps_its_status(tmp_path, fashion_mnist_home):
     result = run(["sh", "-c", f"{shlex.join(train_args(fashion_mnist_home, tmp_path / 'run', '--lr', '1e38'))} 2>&-"])
     assert result.returncode == 1 and "Traceback" not in result.stdout
