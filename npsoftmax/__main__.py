@@ -22,7 +22,7 @@ def overview() -> str:
     width = max(len(f"python -m npsoftmax.{name}") for name in COMMANDS)
     lines = [
         f"npsoftmax {__version__}: softmax regression on Fashion-MNIST in NumPy alone, with hand-derived "
-        "gradients, following d2l's chapter \"softmax regression from scratch\".",
+        'gradients, following d2l\'s chapter "softmax regression from scratch".',
         "",
         "commands (each also installed as npsoftmax-<command>; --help for its options):",
         *(f"  {f'python -m npsoftmax.{name}':<{width}}  {what}" for name, what in COMMANDS.items()),

@@ -342,11 +342,12 @@ def test_two_commands_for_one_new_out_one_is_refused(second, tmp_path, fashion_m
     )
     argv = command(second, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1)
     other = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
-    results = [(p.returncode, *p.communicate(timeout=BOUND)) for p in (first, other)]
-    results = [(p.returncode, out_, err) for p, (_, out_, err) in zip((first, other), results, strict=True)]
-    statuses = sorted(status for status, _, _ in results)
-    assert statuses == [0, 2], results
-    (refused,) = [err for status, _, err in results if status == 2]
+    results = []
+    for process in (first, other):
+        _, stderr = process.communicate(timeout=BOUND)
+        results.append((process.returncode, stderr))
+    assert sorted(status for status, _ in results) == [0, 2], results
+    (refused,) = [stderr for status, stderr in results if status == 2]
     line = one_line(refused)
     assert "in use by another command" in line or "already holds a" in line
     assert "--out" in line and str(out) in line
