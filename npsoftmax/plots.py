@@ -793,15 +793,22 @@ def plot_calibration(
         The expected calibration error of the same bins (:func:`npsoftmax.metrics.expected_calibration_error`),
         written on the diagram; None leaves it out.
     """
-    n_bins = len(bins.count)
-    n_examples = int(bins.count.sum())
     fig = Figure(figsize=(11, 4.9))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.86, wspace=0.25, hspace=0.08)
     grid = fig.add_gridspec(2, 2, height_ratios=(3, 1))
     reliability = fig.add_subplot(grid[0, 0])
-    histogram = fig.add_subplot(grid[1, 0], sharex=reliability)
-    right = fig.add_subplot(grid[:, 1])
+    _draw_reliability(reliability, fig.add_subplot(grid[1, 0], sharex=reliability), bins, ece)
+    _draw_coverage(fig.add_subplot(grid[:, 1]), coverage)
+    fig.suptitle("is the most likely label always a good idea? calibration and abstention on the test set", fontsize=11)
+    if path is not None:
+        fig.save(path)
+    return fig
 
+
+def _draw_reliability(reliability, histogram, bins: CalibrationBins, ece: float | None) -> None:
+    """The reliability diagram and, below it, the examples per bin; sparse bins faded, empty ones left out."""
+    n_bins = len(bins.count)
+    n_examples = int(bins.count.sum())
     width = np.diff(bins.edges)
     min_count = _SPARSE_BIN_FRACTION * n_examples
     occupied = bins.count > 0
@@ -860,6 +867,9 @@ def plot_calibration(
     histogram.set_ylabel("examples")
     histogram.grid(True, alpha=0.3)
 
+
+def _draw_coverage(right, coverage: CoverageCurve) -> None:
+    """Accuracy against coverage, the marked thresholds as points and in a table."""
     right.plot(
         coverage.coverage,
         coverage.accuracy,
@@ -923,11 +933,6 @@ def plot_calibration(
     right.legend(loc="lower left", fontsize=8)
     right.grid(True, alpha=0.3)
 
-    fig.suptitle("is the most likely label always a good idea? calibration and abstention on the test set", fontsize=11)
-    if path is not None:
-        fig.save(path)
-    return fig
-
 
 # --------------------------------------------------------------------------------------------------------
 # Why did it say "shirt"? The exact evidence behind a linear classifier's logits.
@@ -974,9 +979,9 @@ def evidence(net, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 
 _PIXEL_SUM_COLOR = "tab:purple"
+_BIAS_COLOR = "0.6"
 # Inches above the first row of the evidence picture: the title and the legend.
 _EVIDENCE_TOP = 0.35
-_BIAS_COLOR = "0.6"
 
 
 def plot_evidence(
@@ -1065,13 +1070,12 @@ def plot_evidence(
     for r, i in enumerate(rows):
         p, c = predicted[r], compared[r]
         x0, y0 = origins[4 * r]
-        row_title = (
-            f"true {class_names[true[r]]} (p = {_prob(probs[i, true[r]])})  →  predicted {class_names[p]} "
-            f"(p = {_prob(probs[i, p])})"
-            if wrong[r]
-            else f"{'true and ' if true is not None else ''}predicted {class_names[p]} (p = {_prob(probs[i, p])}); "
-            f"runner-up {class_names[c]} (p = {_prob(probs[i, c])})"
-        )
+        predicted_text = f"predicted {class_names[p]} (p = {_prob(probs[i, p])})"
+        compared_text = f"{class_names[c]} (p = {_prob(probs[i, c])})"
+        if wrong[r]:
+            row_title = f"true {compared_text}  →  {predicted_text}"
+        else:
+            row_title = f"{'true and ' if true is not None else ''}{predicted_text}; runner-up {compared_text}"
         ax.text(
             x0 - 1,
             y0 - 0.24 / inches_per_pixel,
@@ -1100,11 +1104,9 @@ def plot_evidence(
             )
         )
         _logit_bars(bars, shown, pixel_sums[r], np.asarray(net.b, dtype=np.float64), probs[i], class_names)
-        for label, cls in zip(bars.get_yticklabels(), shown, strict=True):
-            if wrong[r] and cls == c:
-                label.set_color("tab:green")
-            elif wrong[r] and cls == p:
-                label.set_color("tab:red")
+        if wrong[r]:  # the true class in green, the wrong prediction in red
+            for label, cls in zip(bars.get_yticklabels(), shown, strict=True):
+                label.set_color({c: "tab:green", p: "tab:red"}.get(cls, "black"))
     fig.axes[-1].set_xlabel("logit = pixel sum + bias", fontsize=8)
     fig.suptitle(
         "evidence W[:, c] · x: how much each pixel pushed the logit of class c (red: toward c, blue: away)",
