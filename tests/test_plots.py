@@ -447,6 +447,8 @@ def test_pictures_never_import_pyplot():
         "plots.plot_curves([{'epoch': 1, 'train_loss': 0.5, 'train_acc': 0.8, 'test_acc': 0.8}]).to_png()\n"
         "plots.plot_mistakes(np.ones((1, 2, 2)), y, probs[:, ::-1], class_names=['a', 'b']).to_png()\n"
         "plots.plot_weights_by_epoch({1: np.ones((4, 2))}, ['a', 'b']).to_png()\n"
+        "import npsoftmax as nps\n"
+        "plots.plot_evidence(nps.SoftmaxRegression(4, 2, seed=0), np.ones((1, 4)), class_names=['a', 'b']).to_png()\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
