@@ -1017,7 +1017,7 @@ def plot_evidence(
     image_shape : (height, width) or None
         For flat rows; by default a square (images given as (N, h, w) bring their own).
     n_bars : int, default 3
-        The top logits shown as bars, plus the true class when it is not among them.
+        The top logits shown as bars (at most all k), plus the true class when it is not among them.
 
     Returns
     -------
@@ -1029,7 +1029,7 @@ def plot_evidence(
     if len(class_names) != k:
         raise ValueError(f"class_names has {len(class_names)} names but the model has {k} classes")
     n = check_scalar(n, "n", int, min_val=1)
-    n_bars = check_scalar(n_bars, "n_bars", int, min_val=1, max_val=k)
+    n_bars = min(check_scalar(n_bars, "n_bars", int, min_val=1), k)
     if image_shape is None and np.ndim(X) == 3:
         image_shape = np.shape(X)[1:]
     pixels = flatten_examples(X, W.shape[0])
