@@ -170,11 +170,17 @@ sys.meta_path.insert(0, SignalAtImport())
 """
 
 
+# The imports of a command that come after npsoftmax._signals: the commands' own (the package's __init__ imports
+# NumPy and the rest before them).
+LATE_IMPORTS = ["npsoftmax._run"]
+
+
+@pytest.mark.parametrize("module", LATE_IMPORTS)
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("name", ["train", "sweep"])
-def test_a_signal_while_the_command_is_still_importing_ends_it_in_one_line(name, signame, tmp_path):
+def test_a_signal_while_the_command_is_still_importing_ends_it_in_one_line(name, signame, module, tmp_path):
     # sitecustomize runs before the command: it sends the signal at a given import, the same moment every time.
-    (tmp_path / "sitecustomize.py").write_text(SIGNAL_AT_IMPORT.format(module="npsoftmax._run", signal=signame))
+    (tmp_path / "sitecustomize.py").write_text(SIGNAL_AT_IMPORT.format(module=module, signal=signame))
     result = run(
         command(name, "--out", tmp_path / "out"),
         env=env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)])),
