@@ -946,6 +946,7 @@ def evidence(net, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
     net : SoftmaxRegression
         Anything with weights ``W`` (d, k) and bias ``b`` (k,) whose logits are ``X @ W + b``.
     X : ndarray of shape (n, d), or images (n, height, width)
+        Scaled as the model was trained on them.
     classes : ndarray of int, shape (n,) or (n, m)
         The class (or m classes) whose evidence to give for each example.
 
@@ -1007,7 +1008,8 @@ def plot_evidence(
     ----------
     net : SoftmaxRegression
     X : ndarray of shape (N, d) or images (N, height, width)
-        The examples to choose from, e.g. the test set.
+        The examples to choose from, e.g. the test set, scaled as the model was trained on them (the loader's
+        batches, not the raw 0-255 pixels).
     y : ndarray of int, shape (N,), or None
         With labels, the rows are the ``n`` most confident mistakes (:func:`confident_mistakes`); without, or
         with no mistake, the first ``n`` examples.
