@@ -332,6 +332,13 @@ def _lock(path: Path, what: str) -> int | None:
     except OSError:  # a filesystem without locks: nothing to claim it with
         os.close(fd)
         return None
+    try:
+        same = os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        same = False
+    if not same:  # the command that held it removed it, empty, between our open and our lock
+        os.close(fd)
+        raise UsageError(f"{what} was removed by another command as it was claimed; try again")
     return fd
 
 
