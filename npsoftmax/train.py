@@ -294,11 +294,14 @@ def run(config: Config, out: Path) -> dict:
         history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
     except TrainingDiverged as exc:
         metrics["status"] = "diverged"
-        write_json(out / "metrics.json", metrics)
+        kept = f"metrics.json in {out} holds the epochs before it."
+        try:
+            write_json(out / "metrics.json", metrics)
+        except OutputError as error:
+            kept = str(error)
         epoch = len(metrics["epochs"]) + 1
         raise Stopped(
-            f"training diverged in epoch {epoch} ({exc}) {_divergence_advice(config)}. No model was saved; "
-            f"metrics.json in {out} holds the epochs before it.",
+            f"training diverged in epoch {epoch} ({exc}) {_divergence_advice(config)}. No model was saved; {kept}",
             status=1,
         ) from None
     except (KeyboardInterrupt, OSError) as exc:  # OSError: metrics.json, or the curves.png train_ch3 draws
