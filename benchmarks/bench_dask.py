@@ -9,15 +9,19 @@ Run from the repository root::
 
 The training array is made lazily, block by block, on the workers: each block draws ``--block-rows`` of the
 real Fashion-MNIST training images (memory-mapped from the data home each worker reads), shifts each image by
-up to 2 pixels in each direction, and scales it to float32 in [0, 1]. The whole array (``--examples`` rows of
-784 float32, 3.1 KB each) is several times the memory each worker may use (``--worker-memory``), so it exists
-only a block at a time. ``Incremental(SoftmaxClassifier()).fit`` passes the model from block to block: one
-``partial_fit``, that is one epoch of minibatches of 256, per block.
+up to one pixel in each direction, and scales it to float32 in [0, 1]. The whole array (``--examples`` rows of
+784 float32, 3.1 KB each) is several times the memory each worker may use (``--worker-memory``), and no process
+ever holds it. ``Incremental(SoftmaxClassifier()).fit`` passes the model from block to block: one
+``partial_fit``, that is one epoch of minibatches of 256, per block, one block after the other.
 
-It reports examples per second (the whole fit's wall time, the making of the blocks included, and the
+One run per ``--workers`` value, each on a fresh ``LocalCluster``. With one worker, blocks are made and trained
+on in turn. With more, the training is still one block at a time, and the idle workers make blocks ahead of
+it; dask spills those to disk once a worker passes 60% of its limit, and the table counts the reads back.
+
+Each run reports examples per second (the whole fit's wall time, the making of the blocks included, and the
 ``partial_fit`` calls alone, from the cluster's task stream), how many ``partial_fit`` calls ran on the worker
-that made their block, the peak resident memory of each worker process (``VmHWM``), and the model's accuracy on
-the real test set.
+that made their block, the peak resident memory of each worker process (``VmHWM``), and the model's accuracy
+on the real test set.
 """
 
 from __future__ import annotations
@@ -73,7 +77,8 @@ def worker_memory() -> dict[str, float]:
     return {name: int(fields[key].split()[0]) / 1024 for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
+    """One ``Incremental(...).fit`` over the whole array on a new cluster of ``workers`` processes."""
     import dask.array as da
     from dask.distributed import Client, LocalCluster, get_task_stream
     from dask.utils import parse_bytes
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     memory_limit = parse_bytes(args.worker_memory)
     with (
         LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -123,7 +128,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "block_rows": args.block_rows,
         "block_mb": args.block_rows * 784 * 4 / 2**20,
         "array_gb": examples * 784 * 4 / 2**30,
-        "workers": args.workers,
+        "workers": workers,
         "worker_memory_limit_mb": memory_limit / 2**20,
         "wall_seconds": wall,
         "examples_per_second": examples / wall,
@@ -154,8 +159,13 @@ def machine() -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    r = report["result"]
-    ratio = r["array_gb"] * 1024 / r["worker_memory_limit_mb"]
+    runs = report["runs"]
+    first = runs[0]
+    ratio = first["array_gb"] * 1024 / first["worker_memory_limit_mb"]
+
+    def row(what: str, cell) -> str:
+        return f"| {what} | " + " | ".join(cell(r) for r in runs) + " |"
+
     lines = [
         "# SoftmaxClassifier on Dask: Incremental over an array larger than a worker's memory",
         "",
@@ -164,25 +174,30 @@ def markdown(report: dict[str, Any]) -> str:
         f"Machine: {report['machine']}. The machine is shared: 1-minute load average "
         f"{report['loadavg_start']:.2f} at the start, {report['loadavg_end']:.2f} at the end.",
         "",
-        f"{r['workers']} worker processes, one thread each, memory limit {r['worker_memory_limit_mb']:.0f} MB each. "
-        f"The array: {r['examples']:,} augmented Fashion-MNIST images, float32, {r['array_gb']:.2f} GB "
-        f"({ratio:.1f}x a worker's limit), in {r['blocks']} blocks of {r['block_rows']:,} rows "
-        f"({r['block_mb']:.1f} MB), made lazily on the workers.",
+        f"The array: {first['examples']:,} augmented Fashion-MNIST images, float32, {first['array_gb']:.2f} GB "
+        f"({ratio:.1f}x a worker's memory limit of {first['worker_memory_limit_mb']:.0f} MB), in {first['blocks']} "
+        f"blocks of {first['block_rows']:,} rows ({first['block_mb']:.1f} MB), made lazily on the workers. "
+        f"Worker processes have one thread each.",
         "",
-        "| measured | value |",
-        "|---|---:|",
-        f"| wall time of `Incremental(...).fit`, s | {r['wall_seconds']:.1f} |",
-        f"| examples per second, whole fit (blocks made on the fly) | {r['examples_per_second']:,.0f} |",
-        f"| examples per second, `partial_fit` calls alone | {r['partial_fit_examples_per_second']:,.0f} |",
-        f"| `partial_fit` calls on the worker that made their block | "
-        f"{r['partial_fit_calls_without_transfer']} of {r['partial_fit_calls']} |",
-        *(
-            f"| worker {i}: peak memory, MB (baseline {m['baseline_rss_mb']:.0f} MB after imports) | "
-            f"{m['peak_mb']:.0f} |"
-            for i, m in enumerate(r["worker_memory_mb"].values())
+        "| measured | " + " | ".join(f"{r['workers']} worker(s)" for r in runs) + " |",
+        "|---|" + "---:|" * len(runs),
+        row("wall time of `Incremental(...).fit`, s", lambda r: f"{r['wall_seconds']:.1f}"),
+        row("examples per second, whole fit (blocks made on the fly)", lambda r: f"{r['examples_per_second']:,.0f}"),
+        row("examples per second, `partial_fit` calls alone", lambda r: f"{r['partial_fit_examples_per_second']:,.0f}"),
+        row(
+            "`partial_fit` calls on the worker that made their block",
+            lambda r: f"{r['partial_fit_calls_without_transfer']} of {r['partial_fit_calls']}",
         ),
-        f"| tasks that read data a worker had spilled to disk | {r['tasks_reading_spilled_data']} |",
-        f"| test accuracy after one pass (one epoch per block) | {r['test_acc']:.4f} |",
+        row(
+            "peak memory per worker, MB",
+            lambda r: ", ".join(f"{m['peak_mb']:.0f}" for m in r["worker_memory_mb"].values()),
+        ),
+        row(
+            "memory per worker after imports, MB",
+            lambda r: ", ".join(f"{m['baseline_rss_mb']:.0f}" for m in r["worker_memory_mb"].values()),
+        ),
+        row("tasks that read data a worker had spilled to disk", lambda r: str(r["tasks_reading_spilled_data"])),
+        row("test accuracy after one pass (one epoch per block)", lambda r: f"{r['test_acc']:.4f}"),
         "",
     ]
     return "\n".join(lines)
@@ -192,26 +207,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=2_000_000, help="rows of the array (default 2,000,000)")
     parser.add_argument("--block-rows", type=int, default=10_000, help="rows per block (default 10,000)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="worker processes, one run per value (default: 1 2)"
+    )
     parser.add_argument("--worker-memory", default="1GiB", help="memory limit of each worker (default 1GiB)")
     parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is (default: the data home)")
     parser.add_argument("--out", default="bench-results", help="folder of the results (default: bench-results)")
     parser.add_argument("--write-results", action="store_true", help="write into benchmarks/, the committed copy")
     args = parser.parse_args(argv)
-    for name in ("examples", "block_rows", "workers"):
+    for name in ("examples", "block_rows"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if min(args.workers) < 1:
+        parser.error("--workers must be at least 1")
     import npsoftmax as nps
 
     nps.load_fashion_mnist(args.data_dir, download=args.data_dir is None)  # cached once, before the workers read it
     loadavg_start = os.getloadavg()[0]
-    result = run(args)
+    runs = [run(args, workers) for workers in args.workers]
     report = {
         "command": " ".join(["python", "benchmarks/bench_dask.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
         "loadavg_start": loadavg_start,
         "loadavg_end": os.getloadavg()[0],
-        "result": result,
+        "runs": runs,
     }
     out = Path(__file__).parent if args.write_results else Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
