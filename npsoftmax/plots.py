@@ -569,9 +569,9 @@ def plot_mistakes(
         One mosaic; the titles are ``fig.axes[0].texts``, the most confident mistake first.
     """
     probs, labels = check_scores("probs", probs, labels)
-    images = _as_images("images", images, image_shape)
-    if len(images) != len(labels):
-        raise ValueError(f"images has {len(images)} examples but labels has {len(labels)}; they must match")
+    images = np.asarray(images)  # converted below for the few shown only, not all 10,000
+    if images.ndim == 0 or len(images) != len(labels):
+        raise ValueError(f"images has {len(images) if images.ndim else 0} examples but labels has {len(labels)}")
     if len(class_names) != probs.shape[1]:
         raise ValueError(f"class_names has {len(class_names)} names but probs has {probs.shape[1]} classes")
     n = check_scalar(n, "n", int, min_val=1)
@@ -590,7 +590,8 @@ def plot_mistakes(
         fig = Figure(figsize=(6.0, 1.0))
         fig.text(0.5, 0.5, f"no mistakes: all {len(labels)} examples are predicted right", ha="center", va="center")
     else:
-        fig = _image_grid(images[chosen], titles, ["black"] * len(chosen), [False] * len(chosen), num_cols, suptitle)
+        shown = _as_images("images", images[chosen], image_shape)
+        fig = _image_grid(shown, titles, ["black"] * len(chosen), [False] * len(chosen), num_cols, suptitle)
     if path is not None:
         fig.save(path)
     return fig

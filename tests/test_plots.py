@@ -244,6 +244,13 @@ def test_mistakes_with_fewer_mistakes_than_asked_and_with_none():
         plots.plot_mistakes(np.zeros((30, 28, 28)), y, probs, class_names=CLASS_NAMES[:9])
     with pytest.raises(ValueError, match="images has 29 examples"):
         plots.plot_mistakes(np.zeros((29, 28, 28)), y, probs)
+    with pytest.raises(ValueError, match="must be images"):
+        plots.plot_mistakes(np.zeros(30), y, probs)
+    # Raw uint8 pixels show as their floats do: each image on its own grey scale.
+    pixels = np.random.default_rng(0).integers(0, 256, size=(30, 28, 28), dtype=np.uint8)
+    raw = plots.plot_mistakes(pixels, y, probs).axes[0].images[0].get_array()
+    scaled = plots.plot_mistakes(pixels / 255, y, probs).axes[0].images[0].get_array()
+    np.testing.assert_allclose(raw, scaled, rtol=1e-12, atol=1e-15)  # a few float64 roundings apart at most
 
 
 # --- weights ---------------------------------------------------------------------------------------------------
