@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import REAL_DATA
 
 import npsoftmax as nps
 import npsoftmax.data
@@ -453,8 +454,6 @@ def test_another_dataset_sizes_the_batches_and_the_model(small_dataset, tmp_path
 
 
 def test_the_real_data_and_where_it_came_from(fashion_mnist_home):
-    from conftest import REAL_DATA
-
     iterators = nps.load_data_fashion_mnist(256, fashion_mnist_home, download=False)
     train_iter, test_iter = iterators
     assert (train_iter.num_examples, test_iter.num_examples, len(train_iter)) == (60000, 10000, 235)
