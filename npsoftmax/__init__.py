@@ -4,23 +4,29 @@ The package follows the "softmax regression from scratch" chapter of *Dive into 
 under the chapter's names: IDX files -> data (sources, checksums, cache) -> minibatch iterators -> math
 (softmax, loss, gradient) -> model -> optimizer -> metrics -> plots -> training.
 
-matplotlib is imported only when a picture is drawn (``Animator``, ``predict_ch3``, ``train_ch3``).
+matplotlib is imported only when a picture is drawn (``Animator``, ``plot_evidence``, ``predict_ch3``,
+``train_ch3``, ``npsoftmax.plots``).
 """
 
+from . import _signals  # noqa: F401 - first: a command's signals are handled while the rest imports
 from .data import (
+    FASHION_MNIST,
     TEXT_LABELS,
+    Dataset,
     DataUnavailableError,
+    LoadedData,
     data_source,
     download_fashion_mnist,
     get_data_home,
     get_fashion_mnist_labels,
+    load,
     load_fashion_mnist,
     mirrors_from_env,
     parse_mirror,
     redact_url,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
-from .idx import IDXError, read_idx, write_idx
+from .idx import IDXError, parse_idx, read_idx, write_idx
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import (
     CrossEntropyLoss,
@@ -65,9 +71,14 @@ __all__ = [
     "History",
     "TrainingDiverged",
     "Animator",
+    "plot_evidence",
     "MinibatchIter",
     "load_data_fashion_mnist",
     "load_fashion_mnist",
+    "load",
+    "Dataset",
+    "FASHION_MNIST",
+    "LoadedData",
     "get_fashion_mnist_labels",
     "TEXT_LABELS",
     "download_fashion_mnist",
@@ -78,14 +89,17 @@ __all__ = [
     "redact_url",
     "DataUnavailableError",
     "read_idx",
+    "parse_idx",
     "write_idx",
     "IDXError",
 ]
 
 
 def __getattr__(name: str):
-    if name == "Animator":
-        from .plots import Animator
+    # The pictures need matplotlib, which costs a third of a second to import: loaded on first use only.
+    if name in ("Animator", "plot_evidence", "plots"):
+        import importlib
 
-        return Animator
+        plots = importlib.import_module(".plots", __name__)
+        return plots if name == "plots" else getattr(plots, name)
     raise AttributeError(f"module 'npsoftmax' has no attribute {name!r}")

@@ -39,7 +39,7 @@ from ._cli import (
 from ._io import TEMP_PREFIX
 from ._run import OutputError, output_error, provenance, settings_of, write_json, write_output
 from ._signals import held, signal_of, stop_on_signals
-from .data import TEXT_LABELS, DataUnavailableError, mirrors_from_env
+from .data import FASHION_MNIST, Dataset, DataUnavailableError, mirrors_from_env
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss, softmax
 from .metrics import (
@@ -64,8 +64,15 @@ OUTPUTS = (
     "confusion.png",
     "weights.png",
     "calibration.png",
+    "evidence.png",
+    "mistakes.png",
+    "weights_by_epoch.png",
     "model.npz",
 )
+# The epochs whose weights weights_by_epoch.png shows, with the last one.
+SNAPSHOT_EPOCHS = (1, 2, 5)
+# A wrong answer at least this probable is a confident mistake (counted in metrics.json).
+CONFIDENT = 0.9
 SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
 
 
@@ -142,7 +149,7 @@ PRESETS: dict[str, dict] = {
         "standardize": True,
         "momentum": 0.9,
         "schedule": "cosine",
-        "lr": 0.1,
+        "lr": 0.3,
         "weight_decay": 3e-3,
         "epochs": 30,
     },
@@ -161,10 +168,12 @@ class Setup(NamedTuple):
     val_iter: MinibatchIter | None
     test_iter: MinibatchIter
     source: str | None = None  # where the data came from, credentials redacted
+    dataset: Dataset = FASHION_MNIST
 
 
-def build(config: Config) -> Setup:
-    """The data, model, loss and updater ``config`` describes. The same ``config.seed`` gives the same numbers."""
+def build(config: Config, *, dataset: Dataset = FASHION_MNIST) -> Setup:
+    """The data, model, loss and updater ``config`` describes, on ``dataset``. The same ``config.seed`` gives the
+    same numbers."""
     model_seed, data_seed = (int(s) for s in np.random.SeedSequence(config.seed).generate_state(2))
     dtype = np.dtype(config.dtype)
     try:
@@ -179,14 +188,15 @@ def build(config: Config) -> Setup:
             dtype=dtype,
             mirrors=list(config.mirror) or None,
             quiet=config.quiet,
+            dataset=dataset,
         )
     except ValueError as exc:  # a setting the data cannot meet, e.g. a --val-split that empties a class
         raise UsageError(f"--val-split {config.val_split}: {exc}" if config.val_split else str(exc)) from None
     train_iter, test_iter = iters
-    net = SoftmaxRegression(784, 10, seed=model_seed, dtype=dtype)
+    net = SoftmaxRegression(dataset.n_features, dataset.n_classes, seed=model_seed, dtype=dtype)
     loss = CrossEntropyLoss(weight_decay=config.weight_decay, naive=config.loss == "naive")
     updater = SGD(net.params, lr=config.lr, momentum=config.momentum)
-    return Setup(net, loss, updater, train_iter, iters.val_iter, test_iter, iters.source)
+    return Setup(net, loss, updater, train_iter, iters.val_iter, test_iter, iters.source, dataset)
 
 
 def fit(
@@ -227,13 +237,13 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
     return lambda batches: tqdm(batches, leave=False, unit="batch", dynamic_ncols=True)
 
 
-def run(config: Config, out: Path) -> dict:
-    """Train as ``config`` says, write every output into ``out``, return the metrics written.
+def run(config: Config, out: Path, *, dataset: Dataset = FASHION_MNIST) -> dict:
+    """Train on ``dataset`` as ``config`` says, write every output into ``out``, return the metrics written.
 
     Raises :class:`Stopped` when training diverges, is interrupted (Ctrl-C or a termination signal) or a result
     cannot be written, after writing what was finished with a status saying what happened.
     """
-    setup = build(config)
+    setup = build(config, dataset=dataset)
     net = setup.net
     metrics: dict = {
         "config": settings_of(config, out),
@@ -242,11 +252,16 @@ def run(config: Config, out: Path) -> dict:
         "data": provenance(setup),
     }
     finished = ([], ())  # the records and the parameters as of the last finished epoch
+    snapshots: dict[int, np.ndarray] = {}  # W after the epochs weights_by_epoch.png shows, and the last
 
     def report(record: dict) -> None:
         nonlocal finished
         # One assignment, so that Ctrl-C never finds the records and the parameters of different epochs.
         finished = ([*finished[0], record], tuple(p.copy() for p in net.params))
+        # The weights just copied, kept as they are (no second copy, no second pass): SNAPSHOT_EPOCHS and the last.
+        for epoch in [e for e in snapshots if e not in SNAPSHOT_EPOCHS]:
+            del snapshots[epoch]
+        snapshots[record["epoch"]] = finished[1][0]
         metrics["epochs"] = finished[0]
         write_json(out / "metrics.json", metrics, durable=False)
         val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
@@ -285,13 +300,18 @@ def run(config: Config, out: Path) -> dict:
                     write_json(out / "metrics.json", metrics)
                 except OutputError as error:
                     failures.append(str(error))
+            if finished[0] and not (out / "curves.png").exists() and failed != out / "curves.png":
+                try:
+                    _draw_curves(finished[0], out)
+                except OutputError as error:
+                    failures.append(str(error))
         kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
         n = len(finished[0])
         kept_text = f"kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept) or 'no file'}) in {out}"
         return Stopped("; ".join([head + kept_text, *failures]), status)
 
     try:
-        history = fit(config, setup, path=out / "curves.png", on_epoch=report, progress=_progress_bar(config))
+        history = fit(config, setup, on_epoch=report, progress=_progress_bar(config))
     except TrainingDiverged as exc:
         metrics["status"] = "diverged"
         kept = f"metrics.json in {out} holds the epochs before it."
@@ -304,17 +324,20 @@ def run(config: Config, out: Path) -> dict:
             f"training diverged in epoch {epoch} ({exc}) {_divergence_advice(config)}. No model was saved; {kept}",
             status=1,
         ) from None
-    except (KeyboardInterrupt, OSError) as exc:  # OSError: metrics.json, or the curves.png train_ch3 draws
+    except (KeyboardInterrupt, OutputError) as exc:  # OutputError: the metrics.json of an epoch
         if finished[1]:  # back to the last finished epoch's parameters
             net.W[...], net.b[...] = finished[1]
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            curves = out / "curves.png"
-            exc = output_error(exc, curves, curves.stat().st_size if curves.exists() else None, exact=False)
         raise stop(exc) from None
     try:
-        return _finish(config, out, setup, history, metrics)
+        return _finish(config, out, setup, history, metrics, snapshots)
     except (KeyboardInterrupt, OutputError) as exc:
         raise stop(exc) from None
+
+
+def _draw_curves(records: list[dict], out: Path) -> None:
+    from .plots import plot_curves
+
+    write_output(out / "curves.png", plot_curves(records).to_png(), durable=False)
 
 
 def _save_model(net: SoftmaxRegression, out: Path) -> None:
@@ -349,17 +372,25 @@ def _divergence_advice(config: Config) -> str:
     )
 
 
-def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: dict) -> dict:
+def _finish(
+    config: Config, out: Path, setup: Setup, history: History, metrics: dict, snapshots: dict[int, np.ndarray]
+) -> dict:
     """After training: the final numbers, the model and ``metrics.json`` (first: they matter most), then the
     pictures and the closing lines."""
-    net = setup.net
+    net, names, shape = setup.net, setup.dataset.class_names, setup.dataset.image_shape
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
-    logits = np.concatenate([net(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
+    batches = [(X.copy(), net(X)) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)]
+    X_test = np.concatenate([X for X, _ in batches])  # the model's inputs, for the evidence picture
+    logits = np.concatenate([batch_logits for _, batch_logits in batches])
     probs = softmax(logits)
     labels = test_iter.labels
-    confusion = confusion_matrix(labels, logits.argmax(axis=1), 10)
-    per_class = per_class_report(confusion, TEXT_LABELS)
+    from .plots import confident_mistakes
+
+    mistakes = confident_mistakes(probs, labels)  # every wrong answer, the most confident first
+    explained = mistakes[:3] if len(mistakes) else np.arange(min(3, len(labels)))
+    confusion = confusion_matrix(labels, logits.argmax(axis=1), setup.dataset.n_classes)
+    per_class = per_class_report(confusion, names)
     top_k_acc = {str(k): top_k_accuracy(logits, labels, k) for k in (1, 2, 3)}
     metrics.update(
         status="completed",
@@ -367,6 +398,11 @@ def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: 
         top_k_acc=top_k_acc,
         ece=expected_calibration_error(probs, labels),
         per_class=per_class,
+        confident_mistakes={
+            "threshold": CONFIDENT,
+            "count": int(np.count_nonzero(probs[mistakes].max(axis=1) >= CONFIDENT)),
+            "of_mistakes": len(mistakes),
+        },
         train_seconds=sum(r["seconds"] for r in history),
     )
     if config.early_stopping is not None:
@@ -377,15 +413,30 @@ def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: 
 
     # The pictures, each rendered in memory first, so that a disk too full for one is told the size it needs
     from .metrics import calibration_bins, coverage_curve
-    from .plots import plot_calibration, plot_confusion, plot_weights
+    from .plots import (
+        plot_calibration,
+        plot_confusion,
+        plot_curves,
+        plot_evidence,
+        plot_mistakes,
+        plot_weights,
+        plot_weights_by_epoch,
+    )
 
     pictures = {
-        "predictions.png": lambda: predict_ch3(net, test_iter, n=config.num_images),
-        "confusion.png": lambda: plot_confusion(confusion, TEXT_LABELS),
-        "weights.png": lambda: plot_weights(net.W, TEXT_LABELS),
+        "curves.png": lambda: plot_curves(history),  # once, at the end: a run waits only for training
+        "predictions.png": lambda: predict_ch3(net, test_iter, n=config.num_images, class_names=names),
+        "confusion.png": lambda: plot_confusion(confusion, names),
+        "weights.png": lambda: plot_weights(net.W, names, image_shape=shape),
         "calibration.png": lambda: plot_calibration(
             calibration_bins(probs, labels), coverage_curve(probs, labels), ece=metrics["ece"]
         ),
+        # The three most confident mistakes (plot_evidence finds them again among these), or with none the first three
+        "evidence.png": lambda: plot_evidence(
+            net, X_test[explained], labels[explained], class_names=names, image_shape=shape
+        ),
+        "mistakes.png": lambda: plot_mistakes(test_iter.images, labels, probs, class_names=names),
+        "weights_by_epoch.png": lambda: plot_weights_by_epoch(snapshots, names, image_shape=shape),
     }
     for name, draw in pictures.items():
         write_output(out / name, draw().to_png(), durable=False)
@@ -397,11 +448,13 @@ def _finish(config: Config, out: Path, setup: Setup, history: History, metrics: 
         " / ".join(f"{acc:.4f}" for acc in metrics["top_k_acc"].values()),
         metrics["ece"],
     )
-    final_loss = history[-1]["train_loss"]
-    if final_loss > math.log(10):
+    final_loss, n_classes = history[-1]["train_loss"], setup.dataset.n_classes
+    if final_loss > math.log(n_classes):
         log.warning(
-            "warning: the final training loss %.4g is above chance level (ln 10 = 2.30, what guessing gives): %s",
+            "warning: the final training loss %.4g is above chance level (ln %d = %.2f, what guessing gives): %s",
             final_loss,
+            n_classes,
+            math.log(n_classes),
             _above_chance_advice(config),
         )
     return metrics

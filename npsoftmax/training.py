@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -228,12 +228,21 @@ def train_ch3(
     return history
 
 
-def predict_ch3(net: SoftmaxRegression, test_iter: Iterable, n: int = 6, path: str | os.PathLike | None = None):
+def predict_ch3(
+    net: SoftmaxRegression,
+    test_iter: Iterable,
+    n: int = 6,
+    path: str | os.PathLike | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+):
     """The first ``n`` test images titled with their true and predicted labels, as d2l's ``predict_ch3``.
 
     Returns the matplotlib ``Figure``: Jupyter shows it inline when the call ends a cell. With ``path``
     it is also written there as a PNG. Wrong predictions are titled in red. ``n`` is 1 to 100 (a larger
-    grid is unreadable); fewer images are shown if ``test_iter`` holds fewer.
+    grid is unreadable); fewer images are shown if ``test_iter`` holds fewer. The images keep the shape
+    of the batches (``(n, 1, height, width)`` or ``(n, height, width)``); ``class_names`` default to
+    Fashion-MNIST's.
 
     Raises
     ------
@@ -252,6 +261,9 @@ def predict_ch3(net: SoftmaxRegression, test_iter: Iterable, n: int = 6, path: s
     if not sum(map(len, labels)):
         raise ValueError(f"test_iter yielded no images; predict_ch3 shows the first n = {n} of its (X, y) batches")
     X, y = np.concatenate(images), np.concatenate(labels)
-    trues = get_fashion_mnist_labels(y)
-    preds = get_fashion_mnist_labels(net.predict(X))
-    return plot_predictions(X.reshape(len(X), 28, 28), trues, preds, path)
+    if class_names is None:
+        trues, preds = get_fashion_mnist_labels(y), get_fashion_mnist_labels(net.predict(X))
+    else:
+        trues, preds = [class_names[i] for i in y], [class_names[i] for i in net.predict(X)]
+    shape = X.shape[-2:] if X.ndim >= 3 else None  # flat rows: plot_predictions takes them as squares
+    return plot_predictions(X.reshape(len(X), *shape) if shape else X, trues, preds, path)

@@ -172,7 +172,7 @@ sys.meta_path.insert(0, SignalAtImport())
 
 # The imports of a command that come after npsoftmax._signals: the commands' own (the package's __init__ imports
 # NumPy and the rest before them).
-LATE_IMPORTS = ["npsoftmax._run"]
+LATE_IMPORTS = ["npsoftmax._run", "numpy"]
 
 
 @pytest.mark.parametrize("module", LATE_IMPORTS)

@@ -187,7 +187,7 @@ def test_the_train_section_lists_every_output_and_only_real_flags():
     mentioned = set(re.findall(r"(--[a-z][a-z-]*)", text))
     assert mentioned <= known, f"flags the command does not have: {sorted(mentioned - known)}"
     assert {f for f in known if f not in ("-h", "--help")} <= mentioned, "a flag the README does not mention"
-    for command in ("npsoftmax-train", "npsoftmax-sweep", "npsoftmax-download", "python -m npsoftmax\n"):
+    for command in ("npsoftmax-train", "npsoftmax-sweep", "npsoftmax-download", "$ python -m npsoftmax  "):
         assert command in text, command
 
 
@@ -357,7 +357,13 @@ def test_the_two_recipes_reach_the_quoted_accuracy(run_command):
     figures = json.loads((REPO / "benchmarks" / "figures" / "metrics.json").read_text())
     first, last = figures["epochs"][0]["train_loss"], figures["epochs"][-1]["train_loss"]
     assert f"**{figures['test_acc']:.4f}** (train loss {first:.4f} → {last:.4f})" in text
+    tune = json.loads((REPO / "benchmarks" / "tune_preset.json").read_text())
+    ranked = sorted(tune["results"], key=lambda r: -r["cv_val_acc"])
+    assert f"it scored {ranked[0]['cv_val_acc']:.4f} held out" in text
+    assert f"the runner-up with lr {ranked[1]['lr']:g} scored {ranked[1]['cv_val_acc']:.4f}" in text
+    for key in ("normalize_images", "lr", "weight_decay", "epochs"):
+        assert train.PRESETS["best"][key] == tune["best"][key], f"--preset best is not what tuning chose: {key}"
     status, _, _, folder = run_command(train, "--preset", "best", "--quiet")
     assert status == 0
     best = json.loads((folder / "metrics.json").read_text())["test_acc"]
-    assert_close("--preset best test acc", quoted(text, r"reaches \*\*([\d.]+)\*\*\. How"), best, ACC_TOL)
+    assert_close("--preset best test acc", quoted(text, r"reaches \*\*([\d.]+)\*\*\. It was chosen"), best, ACC_TOL)
