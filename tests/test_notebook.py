@@ -20,6 +20,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch.ipynb"
+BEYOND = REPO / "notebooks" / "beyond_the_chapter.ipynb"
 DATA_HOME = REPO / "data" / "fashion-mnist"
 FIGURE = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?")
 
@@ -53,15 +54,26 @@ def images(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [out for out in cell.outputs if "image/png" in out.get("data", {})]
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
-    """The notebook executed once, and the (empty before) folder it ran in."""
-    cwd = tmp_path_factory.mktemp("notebook-cwd")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def run_notebook(path: Path, cwd: Path) -> nbformat.NotebookNode:
+    nb = nbformat.read(path, as_version=4)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NPSOFTMAX_DATA", str(DATA_HOME))  # the kernel inherits this environment
         execute(nb, cwd)
-    return nb, cwd
+    return nb
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+    """The chapter's notebook executed once, and the (empty before) folder it ran in."""
+    cwd = tmp_path_factory.mktemp("notebook-cwd")
+    return run_notebook(NOTEBOOK, cwd), cwd
+
+
+@pytest.fixture(scope="module")
+def beyond(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+    """The second notebook executed once, and the (empty before) folder it ran in."""
+    cwd = tmp_path_factory.mktemp("beyond-cwd")
+    return run_notebook(BEYOND, cwd), cwd
 
 
 def output_texts(cell: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -92,8 +104,10 @@ def assert_same_outputs(stored: nbformat.NotebookNode, fresh: nbformat.NotebookN
                 assert abs(a - b) <= max(0.003, 1e-3 * abs(a)), f"{old.source!r}: stored {a}, now {b}"
 
 
-def test_notebook_is_stored_with_the_outputs_the_code_gives_now(executed) -> None:
-    stored = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("name", ["executed", "beyond"])
+def test_notebook_is_stored_with_the_outputs_the_code_gives_now(name, request) -> None:
+    executed = request.getfixturevalue(name)
+    stored = nbformat.read(NOTEBOOK if name == "executed" else BEYOND, as_version=4)
     nbformat.validate(stored)
     assert stored.metadata.kernelspec.name == "python3"
     code = [cell for cell in stored.cells if cell.cell_type == "code"]
@@ -149,7 +163,73 @@ def test_notebook_shows_the_predictions(executed) -> None:
     nb, _ = executed
     prediction = code_cell(nb, "nps.predict_ch3(")
     assert [out.output_type for out in images(prediction)] == ["execute_result"]
-    assert "6 Axes" in text_result(prediction)
+    assert re.fullmatch(r"<Figure size \d+x\d+ with 1 Axes>", text_result(prediction)), "one mosaic of the images"
+
+
+# --------------------------------------------------------------------------------------------------------
+# The second notebook: beyond the chapter.
+
+
+def test_beyond_runs_without_errors_and_leaves_nothing_beside_it(beyond) -> None:
+    nb, cwd = beyond
+    errors = [
+        out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
+    ]
+    assert errors == []
+    assert list(cwd.rglob("*")) == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "nps.train_ch3(net, train_iter, test_iter",
+        "nps.plots.plot_calibration(",
+        "nps.plots.plot_sweep(",
+        "nps.plots.plot_weights_by_epoch(",
+        "nps.plot_evidence(",
+        "nps.plots.plot_mistakes(",
+    ],
+)
+def test_beyond_shows_each_picture_inline(beyond, snippet) -> None:
+    assert len(images(code_cell(beyond[0], snippet))) == 1
+
+
+def printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(out.text for out in cell.outputs if out.output_type == "stream")
+
+
+def test_beyond_quotes_the_numbers_it_prints(beyond) -> None:
+    """Each figure a paragraph quotes is the one the cells print, within what another BLAS kernel changes."""
+    nb, _ = beyond
+    text = " ".join(" ".join(cell.source.split()) for cell in nb.cells if cell.cell_type == "markdown")
+
+    def quoted(pattern: str) -> list[float]:
+        match = re.search(pattern, text)
+        assert match, f"the notebook no longer says {pattern!r}"
+        return [float(group) for group in match.groups()]
+
+    def close(quoted_values, printed_values, tol) -> None:
+        for q, p in zip(quoted_values, printed_values, strict=True):
+            assert abs(q - p) <= tol, f"the text says {q}, the cell prints {p}"
+
+    best = re.search(r"val acc (\d\.\d+), test acc (\d\.\d+)", printed(code_cell(nb, "history.best_epoch")))
+    close(
+        quoted(r"validation accuracy of (\d\.\d+) and a test accuracy of (\d\.\d+)"), map(float, best.groups()), 0.003
+    )
+    calibration = printed(code_cell(nb, "calibration_bins("))
+    ece, coverage, accuracy = re.search(
+        r"error (\d\.\d+).* covers ([\d.]+)% .* at ([\d.]+)% accuracy", calibration
+    ).groups()
+    close(quoted(r"calibration error is (\d\.\d+)"), [float(ece)], 0.002)
+    close(quoted(r"covers ([\d.]+)% of the test images at ([\d.]+)% accuracy"), [float(coverage), float(accuracy)], 0.5)
+    check = printed(code_cell(nb, "confident_mistakes("))
+    mistakes, confident, worst = re.search(r"(\d+) mistakes, (\d+) of them .* logit\| (\S+)", check).groups()
+    n_confident, n_mistakes = quoted(r"(\d+) of the model's (\d+) mistakes come with p")
+    close([n_mistakes], [int(mistakes)], 0.02 * n_mistakes)
+    close([n_confident], [int(confident)], 0.1 * n_confident)
+    assert float(worst) < 1e-4, "every evidence map plus its bias is the model's logit"
+    naive = printed(code_cell(nb, "nps.naive_cross_entropy, 3"))
+    assert "naive: the training loss became nan" in naive and "every loss finite: True" in naive
 
 
 # --------------------------------------------------------------------------------------------------------
