@@ -101,5 +101,7 @@ def synthetic_data(synthetic_files, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def fashion_mnist_home(tmp_path_factory) -> Path:
-    """A data home with the real Fashion-MNIST verified and cached, from Debian's copy (CI installs it)."""
-    return data.download_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), mirrors=[REAL_DATA], quiet=True)
+    """A data home with the real Fashion-MNIST verified and cached: from Debian's copy (CI installs it), else
+    from the user's own data home (the first ``python -m npsoftmax.train`` fills it), verified all the same."""
+    mirrors = [REAL_DATA] if REAL_DATA.is_dir() else [data.get_data_home()]
+    return data.download_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), mirrors=mirrors, quiet=True)
