@@ -200,5 +200,6 @@ def render_markdown(results: dict) -> str:
 
     spec = importlib.util.spec_from_file_location("bench_epoch", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.render_markdown(results)
+    sys.modules.setdefault("bench_epoch", module)  # its dataclasses look their module up there
+    spec.loader.exec_module(sys.modules["bench_epoch"])
+    return sys.modules["bench_epoch"].render_markdown(results)
