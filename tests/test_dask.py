@@ -1,7 +1,13 @@
 """SoftmaxClassifier on Dask: dask-ml's ``Incremental`` streams a chunked array, block by block, through
-``partial_fit`` on a ``LocalCluster`` of two worker processes, and gives what the same calls give in one process."""
+``partial_fit`` on a ``LocalCluster`` of two worker processes, and gives what the same calls give in one process;
+the streaming benchmark's report follows from its own measurements."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import dask
 import dask.array as da
@@ -86,3 +92,24 @@ def test_incremental_fit_shuffles_the_blocks_and_learns(client, blocks) -> None:
     assert model.n_iter_ == 3 * N_TRAIN // BLOCK_ROWS
     assert np.mean(model.loss_curve_[-len(first_pass) :]) < np.mean(first_pass)
     assert model.score(X_test, y_test) > 0.75
+
+
+def test_the_streaming_benchmark_reports_what_it_measured(fashion_mnist_home, tmp_path) -> None:
+    out = tmp_path / "results"
+    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    bench = Path(__file__).parents[1] / "benchmarks" / "bench_dask.py"
+    subprocess.run(
+        [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["results-dask.json", "results-dask.md"]  # no temporaries
+    (run,) = json.loads((out / "results-dask.json").read_text())["runs"]
+    assert (run["examples"], run["blocks"], run["partial_fit_calls"], run["n_iter"]) == (30000, 6, 6, 6)
+    assert run["examples_per_second"] == pytest.approx(run["examples"] / run["wall_seconds"])
+    assert run["partial_fit_seconds"] < run["wall_seconds"]
+    assert run["array_gb"] == pytest.approx(30000 * 784 * 4 / 2**30)
+    (memory,) = run["worker_memory_mb"].values()
+    assert memory["baseline_rss_mb"] < memory["peak_mb"] < 600
+    assert 0.6 < run["test_acc"] < 0.9
+    assert f"| {run['test_acc']:.4f} |" in (out / "results-dask.md").read_text()
