@@ -18,7 +18,7 @@ import numpy as np
 from ._blas import one_blas_thread
 from .data import get_fashion_mnist_labels
 from .loader import MinibatchIter
-from .losses import CrossEntropyLoss, cross_entropy, loss_and_grad, naive_cross_entropy
+from .losses import CrossEntropyLoss, GradientBuffers, cross_entropy, loss_and_grad, naive_cross_entropy
 from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
 from .optim import Updater, constant_lr
@@ -81,6 +81,9 @@ def train_epoch_ch3(
     :class:`npsoftmax.SGD` does. Batches are checked as :func:`npsoftmax.loss_and_grad` checks its input, except
     an :class:`npsoftmax.MinibatchIter`'s, which are valid by construction (``check_input`` overrides).
     ``progress`` wraps the batches (a progress bar); the check is decided on ``train_iter`` itself.
+    Unchecked batches are computed into one set of preallocated arrays for the pass
+    (:class:`npsoftmax.losses.GradientBuffers`), so the gradients ``step`` receives are valid until the next
+    batch: an updater that keeps them copies them.
 
     Raises
     ------
@@ -101,10 +104,20 @@ def train_epoch_ch3(
         check_input = not isinstance(train_iter, MinibatchIter)
     batches = progress(train_iter) if progress is not None else train_iter
     metric = Accumulator(3)  # sum of losses, number correct, number of examples
+    buffers = None  # one set for the pass, for batches known valid (so of the model's dtype); grown if need be
     with one_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
         for X, y in batches:
+            if not check_input and (buffers is None or len(y) > len(buffers.rows)):
+                buffers = GradientBuffers.empty(len(y), net.W)
             batch_loss, dW, db, logits = loss_and_grad(
-                X, y, *net.params, loss.weight_decay, naive=loss.naive, check_input=check_input, return_logits=True
+                X,
+                y,
+                *net.params,
+                loss.weight_decay,
+                naive=loss.naive,
+                check_input=check_input,
+                return_logits=True,
+                out=buffers,
             )
             if not math.isfinite(batch_loss):
                 overflow = " (the naive softmax overflowed: exp of a logit above 88.7)" if loss.naive else ""
