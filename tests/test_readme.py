@@ -368,3 +368,35 @@ def test_the_two_recipes_reach_the_quoted_accuracy(run_command):
     assert status == 0
     best = json.loads((folder / "metrics.json").read_text())["test_acc"]
     assert_close("--preset best test acc", quoted(text, r"reaches \*\*([\d.]+)\*\*\. It was chosen"), best, ACC_TOL)
+
+
+def test_the_scikit_learn_and_dask_snippets_run_as_written():
+    """The two blocks of "Beyond one machine", the second after the first, as a reader types them."""
+    section = README.read_text().split("## Beyond one machine", 1)[1].split("\n## ", 1)[0]
+    first, second = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    namespace: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(first, str(README), "exec"), namespace)
+        try:
+            exec(compile(second, str(README), "exec"), namespace)
+        finally:
+            namespace["client"].close()
+    sklearn_score, dask_score = (float(line) for line in out.getvalue().split())
+    assert_close("SoftmaxClassifier score", quoted(first, r"# ([\d.]+), as"), sklearn_score, ACC_TOL)
+    # Blocks of 10,000 in a different order than the CLI's batches: another model of the same quality.
+    assert_close("Incremental score", quoted(second, r"# ([\d.]+)\s*$"), dask_score, 0.01)
+
+
+def test_the_api_section_quotes_the_messages_the_code_gives():
+    text = text_of("## The Python API in short")
+    quoted_message = re.search(r"\(`(lr must be [^`]+)`\)", text).group(1)
+    with pytest.raises(ValueError) as refused:
+        nps.SGD(nps.SoftmaxRegression().params, lr=True)
+    assert str(refused.value) == quoted_message
+    with pytest.raises(ValueError, match="no classes"):
+        nps.softmax(np.zeros((3, 0)))
+    assert isinstance(nps.SGD([np.zeros(2)], lr=0.1), nps.Updater)
+    iters = nps.load_data_fashion_mnist(256, val_split=0.1, seed=0)
+    train_iter, test_iter = iters
+    assert iters.val_iter is not None and iters.source
