@@ -361,7 +361,7 @@ def load_data_fashion_mnist(
     X_train, y_train, X_test, y_test, source = data.load(dataset, root, download=download, mirrors=mirrors, quiet=quiet)
     X_val = y_val = None
     if val_split is not None:
-        # The split draws from its own stream of the seed, independent of the order of the batches.
+        # The split draws from its own stream of `seed`, independent of the order of the batches.
         train_idx, val_idx = stratified_split(y_train, val_split, np.random.SeedSequence(seed).spawn(1)[0])
         X_train, y_train, X_val, y_val = X_train[train_idx], y_train[train_idx], X_train[val_idx], y_train[val_idx]
     if standardize:
