@@ -313,6 +313,13 @@ def test_a_hundred_epochs_give_the_quoted_losses_and_gaps(run_command):
     assert_close("cosine gap", quoted(text, r"halves the gap \(([\d.]+)\)"), cosine_gap, LOSS_TOL)
 
 
+def test_the_gallery_quotes_the_committed_runs_confident_mistakes():
+    text = text_of("## Train")
+    confident = json.loads((REPO / "benchmarks" / "figures" / "metrics.json").read_text())["confident_mistakes"]
+    assert confident["threshold"] == 0.9
+    assert f"({confident['count']} of the 10,000 test images are wrong with p ≥ 0.9)" in text
+
+
 def test_the_committed_default_run_gives_the_quoted_calibration(fashion_mnist_home):
     text = text_of("## Exercises")
     figures = REPO / "benchmarks" / "figures"
