@@ -37,6 +37,7 @@ from ._cli import (
     program_name,
 )
 from ._io import TEMP_PREFIX
+from ._painter import Painter, Picture, background_pictures, painter, render
 from ._run import OutputError, output_error, provenance, settings_of, write_json, write_output
 from ._signals import held, signal_of, stop_on_signals
 from .data import FASHION_MNIST, Dataset, DataUnavailableError, mirrors_from_env
@@ -51,7 +52,7 @@ from .metrics import (
 )
 from .model import SoftmaxRegression
 from .optim import SGD, constant_lr, cosine_lr
-from .training import History, TrainingDiverged, predict_ch3, train_ch3
+from .training import History, TrainingDiverged, train_ch3
 
 __all__ = ["Config", "PRESETS", "OUTPUTS", "Setup", "build", "fit", "run", "main"]
 
@@ -242,7 +243,15 @@ def run(config: Config, out: Path, *, dataset: Dataset = FASHION_MNIST) -> dict:
 
     Raises :class:`Stopped` when training diverges, is interrupted (Ctrl-C or a termination signal) or a result
     cannot be written, after writing what was finished with a status saying what happened.
+
+    The pictures are drawn in a second process started now, which imports matplotlib while training runs
+    (see :mod:`npsoftmax._painter`; ``NPSOFTMAX_BACKGROUND_PICTURES=0`` turns it off); the files are the same.
     """
+    with painter(background_pictures()) as drawer:
+        return _run(config, out, dataset, drawer)
+
+
+def _run(config: Config, out: Path, dataset: Dataset, drawer: Painter | None) -> dict:
     setup = build(config, dataset=dataset)
     net = setup.net
     metrics: dict = {
@@ -329,7 +338,7 @@ def run(config: Config, out: Path, *, dataset: Dataset = FASHION_MNIST) -> dict:
             net.W[...], net.b[...] = finished[1]
         raise stop(exc) from None
     try:
-        return _finish(config, out, setup, history, metrics, snapshots)
+        return _finish(config, out, setup, history, metrics, snapshots, drawer)
     except (KeyboardInterrupt, OutputError) as exc:
         raise stop(exc) from None
 
@@ -373,10 +382,16 @@ def _divergence_advice(config: Config) -> str:
 
 
 def _finish(
-    config: Config, out: Path, setup: Setup, history: History, metrics: dict, snapshots: dict[int, np.ndarray]
+    config: Config,
+    out: Path,
+    setup: Setup,
+    history: History,
+    metrics: dict,
+    snapshots: dict[int, np.ndarray],
+    drawer: Painter | None,
 ) -> dict:
     """After training: the final numbers, the model and ``metrics.json`` (first: they matter most), then the
-    pictures and the closing lines."""
+    pictures (by ``drawer`` if given) and the closing lines."""
     net, names, shape = setup.net, setup.dataset.class_names, setup.dataset.image_shape
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
@@ -385,10 +400,7 @@ def _finish(
     logits = np.concatenate([batch_logits for _, batch_logits in batches])
     probs = softmax(logits)
     labels = test_iter.labels
-    from .plots import confident_mistakes
-
-    mistakes = confident_mistakes(probs, labels)  # every wrong answer, the most confident first
-    explained = mistakes[:3] if len(mistakes) else np.arange(min(3, len(labels)))
+    mistakes = np.flatnonzero(probs.argmax(axis=1) != labels)  # every wrong answer, by index
     confusion = confusion_matrix(labels, logits.argmax(axis=1), setup.dataset.n_classes)
     per_class = per_class_report(confusion, names)
     top_k_acc = {str(k): top_k_accuracy(logits, labels, k) for k in (1, 2, 3)}
@@ -411,35 +423,42 @@ def _finish(
         _save_model(net, out)
         write_json(out / "metrics.json", metrics)
 
-    # The pictures, each rendered in memory first, so that a disk too full for one is told the size it needs
+    # The pictures as data (the functions of npsoftmax.plots by name: this process need not import matplotlib),
+    # each rendered in memory first, so that a disk too full for one is told the size it needs.
     from .metrics import calibration_bins, coverage_curve
-    from .plots import (
-        plot_calibration,
-        plot_confusion,
-        plot_curves,
-        plot_evidence,
-        plot_mistakes,
-        plot_weights,
-        plot_weights_by_epoch,
-    )
 
+    n_shown = config.num_images
+    # plot_evidence explains the three most confident mistakes, which it finds among all of them (or with none,
+    # the first three examples).
+    explained = mistakes if len(mistakes) else np.arange(min(3, len(labels)))
     pictures = {
-        "curves.png": lambda: plot_curves(history),  # once, at the end: a run waits only for training
-        "predictions.png": lambda: predict_ch3(net, test_iter, n=config.num_images, class_names=names),
-        "confusion.png": lambda: plot_confusion(confusion, names),
-        "weights.png": lambda: plot_weights(net.W, names, image_shape=shape),
-        "calibration.png": lambda: plot_calibration(
-            calibration_bins(probs, labels), coverage_curve(probs, labels), ece=metrics["ece"]
+        "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
+        "predictions.png": Picture(
+            "npsoftmax.training.predict_ch3",
+            (net, [(X_test[:n_shown], labels[:n_shown])]),  # the test set's first images, as test_iter gives them
+            {"n": n_shown, "class_names": names},
         ),
-        # The three most confident mistakes (plot_evidence finds them again among these), or with none the first three
-        "evidence.png": lambda: plot_evidence(
-            net, X_test[explained], labels[explained], class_names=names, image_shape=shape
+        "confusion.png": Picture("npsoftmax.plots.plot_confusion", (confusion, names)),
+        "weights.png": Picture("npsoftmax.plots.plot_weights", (net.W, names), {"image_shape": shape}),
+        "calibration.png": Picture(
+            "npsoftmax.plots.plot_calibration",
+            (calibration_bins(probs, labels), coverage_curve(probs, labels)),
+            {"ece": metrics["ece"]},
         ),
-        "mistakes.png": lambda: plot_mistakes(test_iter.images, labels, probs, class_names=names),
-        "weights_by_epoch.png": lambda: plot_weights_by_epoch(snapshots, names, image_shape=shape),
+        "evidence.png": Picture(
+            "npsoftmax.plots.plot_evidence",
+            (net, X_test[explained], labels[explained]),
+            {"class_names": names, "image_shape": shape},
+        ),
+        "mistakes.png": Picture(
+            "npsoftmax.plots.plot_mistakes", (test_iter.images, labels, probs), {"class_names": names}
+        ),
+        "weights_by_epoch.png": Picture(
+            "npsoftmax.plots.plot_weights_by_epoch", (snapshots, names), {"image_shape": shape}
+        ),
     }
-    for name, draw in pictures.items():
-        write_output(out / name, draw().to_png(), durable=False)
+    for name, png in render(pictures, drawer):
+        write_output(out / name, png, durable=False)
     log.info("%-12s %9s %7s %6s", "class", "precision", "recall", "f1")
     for name, scores in per_class.items():
         log.info("%-12s %9.3f %7.3f %6.3f", name, scores["precision"], scores["recall"], scores["f1"])
@@ -501,6 +520,7 @@ def settings_from(args: dict) -> dict:
     check_data_home(settings["data_dir"])
     try:
         mirrors_from_env()
+        background_pictures()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return settings
