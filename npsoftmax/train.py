@@ -428,9 +428,10 @@ def _finish(
     from .metrics import calibration_bins, coverage_curve
 
     n_shown = config.num_images
-    # plot_evidence explains the three most confident mistakes, which it finds among all of them (or with none,
-    # the first three examples).
-    explained = mistakes if len(mistakes) else np.arange(min(3, len(labels)))
+    # plot_evidence explains the three most confident mistakes: it finds them among those at least as confident
+    # as the third (ties included), or with none, among the first three examples.
+    confidence = probs[mistakes].max(axis=1)
+    explained = mistakes[confidence >= np.sort(confidence)[-3:][0]] if len(mistakes) else np.arange(min(3, len(labels)))
     pictures = {
         "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
         "predictions.png": Picture(
