@@ -1,8 +1,10 @@
 """The pictures drawn in a second process: the same bytes as drawn in the run itself, and no process left behind
 after a normal run, an exception, a dead drawing process, Ctrl-C or SIGTERM; the switch turns it off."""
 
+import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -173,3 +175,15 @@ def test_a_signal_while_the_pictures_are_drawn_leaves_no_process(tmp_path, fashi
         time.sleep(0.05)
     assert not [pid for pid in seen if alive(pid)]
     assert {"metrics.json", "model.npz", "curves.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_a_whole_file_mapping_crosses_as_its_name_and_a_view_as_its_data(tmp_path):
+    path = tmp_path / "images.npy"
+    np.save(path, np.arange(60_000, dtype=np.uint8).reshape(600, 100))
+    mapped = np.load(path, mmap_mode="r")
+    for array, small in [(mapped, True), (mapped[100:300:2], False)]:
+        buffer = io.BytesIO()
+        _painter._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(array)
+        assert (len(buffer.getvalue()) < 1000) is small
+        back = pickle.loads(buffer.getvalue())
+        assert back.dtype == array.dtype and np.array_equal(back, array)
