@@ -15,6 +15,7 @@ from .validation import check_float_array, check_scalar, check_scores
 
 __all__ = [
     "accuracy",
+    "confident_mistakes",
     "Accumulator",
     "evaluate_accuracy",
     "evaluate_loss_and_accuracy",
@@ -366,3 +367,29 @@ def coverage_curve(probs: ArrayLike, y: ArrayLike, thresholds: ArrayLike | None 
     answered = n_answered > 0
     accuracy[answered] = correct_so_far[n_answered[answered]] / n_answered[answered]
     return CoverageCurve(thresholds, n_answered / len(y), accuracy)
+
+
+def confident_mistakes(probs: np.ndarray, labels: np.ndarray, n: int | None = None) -> np.ndarray:
+    """Indices of the wrongly predicted examples, the most confident first.
+
+    Parameters
+    ----------
+    probs : ndarray of shape (N, k)
+        Predicted probabilities (or any scores whose row maximum is the confidence); the prediction is the
+        argmax.
+    labels : ndarray of int, shape (N,)
+    n : int or None
+        Return at most this many; None returns every mistake.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        ``probs[i].argmax() != labels[i]`` for each ``i``, ordered by decreasing ``probs[i].max()`` (ties by
+        index).
+    """
+    probs, labels = check_scores("probs", probs, labels)
+    if n is not None:
+        n = check_scalar(n, "n", int, min_val=0)
+    wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
+    order = wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")]
+    return order[:n]

@@ -32,7 +32,7 @@ from matplotlib.ticker import MaxNLocator
 from ._io import write_atomic
 from .data import TEXT_LABELS
 from .losses import softmax
-from .metrics import CalibrationBins, CoverageCurve
+from .metrics import CalibrationBins, CoverageCurve, confident_mistakes
 from .validation import check_float_array, check_labels, check_scalar, check_scores, flatten_examples
 
 __all__ = [
@@ -507,32 +507,6 @@ def plot_predictions(
     if path is not None:
         fig.save(path)
     return fig
-
-
-def confident_mistakes(probs: np.ndarray, labels: np.ndarray, n: int | None = None) -> np.ndarray:
-    """Indices of the wrongly predicted examples, the most confident first.
-
-    Parameters
-    ----------
-    probs : ndarray of shape (N, k)
-        Predicted probabilities (or any scores whose row maximum is the confidence); the prediction is the
-        argmax.
-    labels : ndarray of int, shape (N,)
-    n : int or None
-        Return at most this many; None returns every mistake.
-
-    Returns
-    -------
-    ndarray of int64, shape (m,)
-        ``probs[i].argmax() != labels[i]`` for each ``i``, ordered by decreasing ``probs[i].max()`` (ties by
-        index).
-    """
-    probs, labels = check_scores("probs", probs, labels)
-    if n is not None:
-        n = check_scalar(n, "n", int, min_val=0)
-    wrong = np.flatnonzero(probs.argmax(axis=1) != labels)
-    order = wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")]
-    return order[:n]
 
 
 def plot_mistakes(

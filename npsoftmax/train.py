@@ -45,6 +45,7 @@ from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss, softmax
 from .metrics import (
     EVAL_BATCH_SIZE,
+    confident_mistakes,
     confusion_matrix,
     expected_calibration_error,
     per_class_report,
@@ -400,7 +401,7 @@ def _finish(
     logits = np.concatenate([batch_logits for _, batch_logits in batches])
     probs = softmax(logits)
     labels = test_iter.labels
-    mistakes = np.flatnonzero(probs.argmax(axis=1) != labels)  # every wrong answer, by index
+    mistakes = confident_mistakes(probs, labels)  # every wrong answer, the most confident first
     confusion = confusion_matrix(labels, logits.argmax(axis=1), setup.dataset.n_classes)
     per_class = per_class_report(confusion, names)
     top_k_acc = {str(k): top_k_accuracy(logits, labels, k) for k in (1, 2, 3)}
@@ -428,10 +429,9 @@ def _finish(
     from .metrics import calibration_bins, coverage_curve
 
     n_shown = config.num_images
-    # plot_evidence explains the three most confident mistakes: it finds them among those at least as confident
-    # as the third (ties included), or with none, among the first three examples.
-    confidence = probs[mistakes].max(axis=1)
-    explained = mistakes[confidence >= np.sort(confidence)[-3:][0]] if len(mistakes) else np.arange(min(3, len(labels)))
+    # plot_evidence explains the three most confident mistakes (it ranks these three again), or with none the first
+    # three examples.
+    explained = mistakes[:3] if len(mistakes) else np.arange(min(3, len(labels)))
     pictures = {
         "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
         "predictions.png": Picture(
