@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blas import one_blas_thread
 from ._cli import (
     ArgumentParser,
     Stopped,
@@ -396,7 +397,8 @@ def _finish(
     net, names, shape = setup.net, setup.dataset.class_names, setup.dataset.image_shape
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
-    batches = [(X.copy(), net(X)) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)]
+    with one_blas_thread():  # as evaluation: the same rounding whatever thread count the process was left with
+        batches = [(X.copy(), net(X)) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)]
     X_test = np.concatenate([X for X, _ in batches])  # the model's inputs, for the evidence picture
     logits = np.concatenate([batch_logits for _, batch_logits in batches])
     probs = softmax(logits)

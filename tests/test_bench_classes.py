@@ -189,7 +189,9 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_1(tmp_path: P
 
 def test_ctrl_c_writes_nothing_and_exits_130(tmp_path: Path) -> None:
     before = _digests()
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--quick"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    # The full run (minutes), so that the signal always comes while it works: the quick one may end first.
+    argv = [sys.executable, str(SCRIPT), "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()
     assert first.startswith("k      10:"), first
     proc.send_signal(signal.SIGINT)

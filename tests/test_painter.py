@@ -21,7 +21,10 @@ PICTURES = [name for name in train.OUTPUTS if name.endswith(".png")]
 
 
 def children(pid: int) -> set[int]:
-    """The processes whose parent is ``pid``, from /proc (a zombie not yet reaped included)."""
+    """The processes whose parent is ``pid``, from /proc (a zombie not yet reaped included).
+
+    Other tests of the session may leave long-lived children of their own (multiprocessing's resource tracker,
+    for one), so a test compares with the children that were there before it."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -72,6 +75,7 @@ def run(out: Path, capsys, *args: str) -> dict:
 def test_the_files_are_the_same_bytes_with_and_without_the_second_process(
     tmp_path, synthetic_data, capsys, monkeypatch, started
 ):
+    before = children(os.getpid())
     with_it = run(tmp_path / "with", capsys)
     assert len(started) == 1 and not alive(started[0].pid)
     monkeypatch.setenv(SWITCH, "0")
@@ -80,7 +84,7 @@ def test_the_files_are_the_same_bytes_with_and_without_the_second_process(
     assert numbers(with_it) == numbers(without)
     for name in [*PICTURES, "model.npz"]:
         assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes(), name
-    assert not children(os.getpid())
+    assert not children(os.getpid()) - before
 
 
 def test_a_picture_the_second_process_cannot_deliver_is_drawn_by_the_run(
@@ -109,17 +113,19 @@ def test_paint_draws_each_picture_as_draw_does_on_two_processes():
         name: _painter.Picture("npsoftmax.plots.plot_confusion", (np.eye(3, dtype=int) * (i + 1), ["a", "b", "c"]))
         for i, name in enumerate(names)
     }
+    before = children(os.getpid())
     with _painter.painter(True) as painter:
         drawn = painter.paint(pictures)
     assert drawn == {name: _painter.draw(picture) for name, picture in pictures.items()}
-    assert not alive(painter.pid) and not children(os.getpid())
+    assert not alive(painter.pid) and not children(os.getpid()) - before
 
 
 def test_the_process_is_gone_after_an_exception_in_the_block():
+    before = children(os.getpid())
     with pytest.raises(RuntimeError), _painter.painter(True) as painter:
         assert alive(painter.pid) and painter.pid in children(os.getpid())
         raise RuntimeError("stop")
-    assert not alive(painter.pid) and not children(os.getpid())
+    assert not alive(painter.pid) and not children(os.getpid()) - before
 
 
 def test_the_switch_turns_it_off_and_refuses_a_value_it_does_not_know(monkeypatch, tmp_path):
