@@ -34,24 +34,19 @@ Three tables:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
-import platform
 import resource
-import shlex
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn
 
+import harness
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 import npsoftmax as nps
 
@@ -62,8 +57,6 @@ MIN_TIMED_BATCHES = 3
 MIN_TIMING_SECONDS, MAX_REPEATS = 0.2, 2_000  # microsecond timings are repeated until they add up to this
 MIB = 2**20
 PARTS = ("gemms", "softmax", "update")
-COMMITTED_DIR = Path(__file__).resolve().parent
-DEFAULT_OUT = Path("bench-results")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -206,21 +199,6 @@ def compare_cross_entropies(k: int, repeats: int, rng: np.random.Generator) -> d
 
 # ---------------------------------------------------------------------------------------------------------
 # The run and its report.
-
-
-def machine_info() -> dict[str, Any]:
-    with open("/proc/cpuinfo") as f:
-        cpu_model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
-    with open("/proc/meminfo") as f:
-        mem_kb = next((int(line.split()[1]) for line in f if line.startswith("MemTotal")), 0)
-    return {
-        "cpu_model": cpu_model,
-        "logical_cpus": os.cpu_count(),
-        "memory_gb": round(mem_kb / 2**20, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numpy_blas": [f"{p['internal_api']} {p['version']}" for p in threadpool_info() if p["user_api"] == "blas"],
-    }
 
 
 def benchmark(settings: dict) -> list[dict]:
@@ -393,79 +371,35 @@ def render_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a usage error on one line (exit status 2) that points to ``--help``."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so no half-written file remains."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(
-        prog="python benchmarks/bench_classes.py",
+    parser = harness.ArgumentParser(
+        "bench_classes.py",
+        "benchmarks/classes.{json,md} (full run)",
         description="Epoch time and memory of softmax regression against the number of classes. The results "
         "go into --out (default bench-results/, git-ignored); only --write-results replaces the committed "
         "benchmarks/classes.json and classes.md.",
     )
     parser.add_argument("--quick", action="store_true", help="small: k up to 10,000, 2,048 examples, seconds")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        metavar="DIR",
-        help="folder for the results (default bench-results/, git-ignored)",
-    )
-    where.add_argument(
-        "--write-results", action="store_true", help="replace the committed benchmarks/classes.{json,md} (full run)"
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s (npsoftmax {nps.__version__})")
     args = parser.parse_args(argv)
     if args.write_results and args.quick:
         parser.error("--write-results records the full run; leave out --quick")
-    out = COMMITTED_DIR if args.write_results else args.out
     name = "classes-quick" if args.quick else "classes"
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"bench_classes: cannot create {out}: {exc.strerror}; choose another --out", file=sys.stderr)
-        return 1
     settings = QUICK if args.quick else FULL
-    command = shlex.join(["python", "benchmarks/bench_classes.py", *(sys.argv[1:] if argv is None else argv)])
-    results = {
-        "command": command,
-        "machine": machine_info(),
-        "loadavg_start": os.getloadavg(),
-        "settings": settings | {"n_features": N_FEATURES, "batch_size": BATCH_SIZE, "lr": LR, "dtype": "float32"},
-    }
-    try:
-        results["rows"] = benchmark(settings)
-    except KeyboardInterrupt:
-        if created:
-            out.rmdir()
-        print("bench_classes: interrupted; nothing written", file=sys.stderr)
-        return 130
-    try:
-        write_atomically(out / f"{name}.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
-        write_atomically(out / f"{name}.md", render_markdown(results))
-    except OSError as exc:
-        print(f"bench_classes: cannot write into {out}: {exc.strerror}; choose another --out", file=sys.stderr)
-        return 1
-    print(f"wrote {out / name}.json and .md", file=sys.stderr)
-    return 0
+
+    def work() -> dict[str, str]:
+        results = {
+            "command": harness.command("bench_classes.py", argv),
+            "machine": harness.machine(),
+            "loadavg_start": os.getloadavg(),
+            "settings": settings | {"n_features": N_FEATURES, "batch_size": BATCH_SIZE, "lr": LR, "dtype": "float32"},
+            "rows": benchmark(settings),
+        }
+        return {
+            f"{name}.json": json.dumps(results, indent=2, allow_nan=False) + "\n",
+            f"{name}.md": render_markdown(results),
+        }
+
+    return harness.run("bench_classes", args.out, work)
 
 
 if __name__ == "__main__":

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
+import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 
 SHIFT, SEED = 1, 0
@@ -92,7 +91,11 @@ def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     memory_limit = parse_bytes(args.worker_memory)
     with (
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # Ctrl-C cancels tasks, and each worker would log each of them
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -147,17 +150,6 @@ def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     }
 
 
-def machine() -> str:
-    import dask
-    import dask_ml
-    import sklearn
-
-    return (
-        f"{platform.machine()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, NumPy "
-        f"{np.__version__}, scikit-learn {sklearn.__version__}, dask {dask.__version__}, dask-ml {dask_ml.__version__}"
-    )
-
-
 def markdown(report: dict[str, Any]) -> str:
     runs = report["runs"]
     first = runs[0]
@@ -204,7 +196,9 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.ArgumentParser(
+        "bench_dask.py", "benchmarks/results-dask.{json,md}", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--examples", type=int, default=2_000_000, help="rows of the array (default 2,000,000)")
     parser.add_argument("--block-rows", type=int, default=10_000, help="rows per block (default 10,000)")
     parser.add_argument(
@@ -212,37 +206,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--worker-memory", default="1GiB", help="memory limit of each worker (default 1GiB)")
     parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is (default: the data home)")
-    parser.add_argument("--out", default="bench-results", help="folder of the results (default: bench-results)")
-    parser.add_argument("--write-results", action="store_true", help="write into benchmarks/, the committed copy")
     args = parser.parse_args(argv)
     for name in ("examples", "block_rows"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if min(args.workers) < 1:
         parser.error("--workers must be at least 1")
-    import npsoftmax as nps
 
-    nps.load_fashion_mnist(args.data_dir, download=args.data_dir is None)  # cached once, before the workers read it
-    loadavg_start = os.getloadavg()[0]
-    runs = [run(args, workers) for workers in args.workers]
-    report = {
-        "command": " ".join(["python", "benchmarks/bench_dask.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
-        "loadavg_start": loadavg_start,
-        "loadavg_end": os.getloadavg()[0],
-        "runs": runs,
-    }
-    out = Path(__file__).parent if args.write_results else Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in (
-        ("results-dask.json", json.dumps(report, indent=2) + "\n"),
-        ("results-dask.md", markdown(report)),
-    ):
-        partial = out / f".{name}.part"
-        partial.write_text(text)
-        partial.replace(out / name)  # never a half-written file under the final name
-    print(markdown(report))
-    return 0
+    def work() -> dict[str, str]:
+        import npsoftmax as nps
+
+        # Ctrl-C leaves the client's gathering task unretrieved, which asyncio would log with a traceback.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+        try:  # cached once, before the workers read it
+            nps.load_fashion_mnist(args.data_dir, download=args.data_dir is None)
+        except (nps.DataUnavailableError, OSError, ValueError) as exc:
+            # The data layer's messages say which source failed and how to get the files.
+            raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
+        loadavg_start = harness.load_average()
+        runs = [run(args, workers) for workers in args.workers]
+        report = {
+            "command": harness.command("bench_dask.py", argv),
+            "machine": harness.machine_line(["scikit-learn", "dask", "dask-ml"]),
+            "loadavg_start": loadavg_start,
+            "loadavg_end": harness.load_average(),
+            "runs": runs,
+        }
+        print(markdown(report))
+        return {"results-dask.json": json.dumps(report, indent=2) + "\n", "results-dask.md": markdown(report)}
+
+    return harness.run("bench_dask", args.out, work)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ import json
 import logging
 import multiprocessing
 import os
-import platform
 import resource
 import shlex
 import signal
@@ -55,6 +54,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 
 log = logging.getLogger("bench_epoch")
@@ -424,7 +424,7 @@ def in_fresh_process(task: Callable[..., dict[str, Any]], *args: Any, wait_idle:
     deadline = time.monotonic() + wait_idle
     while wait_idle and (busy := other_busy_cpus()) > 0.25 and time.monotonic() < deadline:
         log.info("  waiting: other processes keep %.1f CPUs busy", busy)
-    loadavg = os.getloadavg()[0]
+    loadavg = harness.load_average()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return {**pool.apply(task, args), "loadavg_1min": loadavg}
 
@@ -569,31 +569,10 @@ def check_targets(
 
 
 def machine_info() -> dict[str, Any]:
-    """What the figures were measured on, and a one-line ``description`` of it to quote beside them."""
-    from importlib.metadata import version
-
+    """:func:`harness.machine` with PyTorch's and scikit-learn's versions and PyTorch's default thread count."""
     import torch
-    from threadpoolctl import threadpool_info
 
-    with open("/proc/cpuinfo") as f:
-        cpu_model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
-    blas = next((p for p in threadpool_info() if p["user_api"] == "blas"), None)
-    machine = {
-        "cpu_model": cpu_model,
-        "logical_cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        **{name: version(name) for name in ("numpy", "torch", "scikit-learn")},
-        "blas_library": None if blas is None else f"{blas['internal_api']} {blas['version']}",
-        "blas_architecture": None if blas is None else blas.get("architecture"),
-        "blas_threads": None if blas is None else blas["num_threads"],
-        "torch_num_threads": torch.get_num_threads(),
-    }
-    kernel = f" ({machine['blas_architecture']} kernel)" if machine["blas_architecture"] else ""
-    machine["description"] = (
-        f"{cpu_model}, {machine['logical_cpus']} logical CPUs, NumPy {machine['numpy']} with "
-        f"{machine['blas_library'] or 'no BLAS found'}{kernel}"
-    )
-    return machine
+    return harness.machine(("torch", "scikit-learn")) | {"torch_num_threads": torch.get_num_threads()}
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -651,34 +630,24 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it: never a half-written result."""
-    partial = path.with_name(f".{path.name}.part")
-    try:
-        partial.write_text(text)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def stop_on_sigterm(signum: int, frame: object) -> None:
     """SIGTERM ends the benchmark as Ctrl-C does: through ``finally``, so no spinning process is left."""
     raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = harness.ArgumentParser(
+        "bench_epoch.py",
+        "results in benchmarks/ instead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="synthetic data, one timed epoch, one round, no CLI run")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--epochs", type=int, help="timed epochs per system and round (default 5, quick 1)")
     parser.add_argument("--rounds", type=int, help="rounds over all systems (default 3, quick 1)")
     parser.add_argument("--data-dir", help="Fashion-MNIST's folder (default: npsoftmax's data home)")
     parser.add_argument("--busy", action="store_true", help="also time every run with a CPU kept busy")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--out", default="bench-results", help="folder of the results (default: bench-results)")
-    where.add_argument(
-        "--write-results", action="store_true", help="replace the committed results in benchmarks/ instead"
-    )
     parser.add_argument(
         "--wait-idle",
         type=float,
@@ -691,37 +660,38 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
     if epochs < 1 or rounds < 1:
         parser.error(f"--epochs and --rounds must be at least 1, got {epochs} and {rounds}")
-    out = Path(__file__).resolve().parent if args.write_results else Path(args.out)
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {args.out}: not a folder")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    command = shlex.join(["python", "benchmarks/bench_epoch.py", *(sys.argv[1:] if argv is None else argv)])
-    results: dict[str, Any] = {"command": command, "loadavg_start": os.getloadavg(), "machine": machine_info()}
-    with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
-        if args.quick:
-            make_synthetic(Path(tmp))
-        settings = Settings(args.dtype, epochs, args.data_dir, tmp if args.quick else None)
-        if not args.quick:
-            load_arrays(settings)  # fetch and build the cache before anything is timed
-        runs = run_rounds(settings, rounds, args.wait_idle, with_cli=not args.quick, busy=args.busy)
-    results["config"] = {
-        "data": "synthetic (--quick)" if args.quick else "Fashion-MNIST",
-        **{"dtype": args.dtype, "epochs": epochs, "rounds": rounds, "batch_size": BATCH_SIZE, "lr": LR, "seed": SEED},
-        "busy": args.busy,
-    }
-    results["systems"] = {condition: summarize(by_system) for condition, by_system in runs.items()}
-    results["cli"] = None if args.quick else summarize_cli(runs["idle"]["cli"], settings)
-    results["targets"] = check_targets(runs, results["systems"], results["cli"])
-    results["loadavg_end"] = os.getloadavg()
-    for target in results["targets"]:
-        log.info("%-6s %5.2f  %s", "met" if target["passed"] else "MISSED", target["value"], target["target"])
     stem = "results" + ("" if args.dtype == "float32" else f"-{args.dtype}") + ("-quick" if args.quick else "")
-    out.mkdir(parents=True, exist_ok=True)
-    write_whole(out / f"{stem}.json", json.dumps(results, indent=2) + "\n")
-    write_whole(out / f"{stem}.md", render_markdown(results))
-    log.info("wrote %s and %s", out / f"{stem}.json", out / f"{stem}.md")
-    return 0
+
+    def work() -> dict[str, str]:
+        results: dict[str, Any] = {
+            "command": harness.command("bench_epoch.py", argv),
+            "loadavg_start": os.getloadavg(),
+            "machine": machine_info(),
+        }
+        with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
+            if args.quick:
+                make_synthetic(Path(tmp))
+            settings = Settings(args.dtype, epochs, args.data_dir, tmp if args.quick else None)
+            if not args.quick:
+                load_arrays(settings)  # fetch and build the cache before anything is timed
+            runs = run_rounds(settings, rounds, args.wait_idle, with_cli=not args.quick, busy=args.busy)
+        results["config"] = {
+            "data": "synthetic (--quick)" if args.quick else "Fashion-MNIST",
+            **{"dtype": args.dtype, "epochs": epochs, "rounds": rounds, "batch_size": BATCH_SIZE, "lr": LR},
+            "seed": SEED,
+            "busy": args.busy,
+        }
+        results["systems"] = {condition: summarize(by_system) for condition, by_system in runs.items()}
+        results["cli"] = None if args.quick else summarize_cli(runs["idle"]["cli"], settings)
+        results["targets"] = check_targets(runs, results["systems"], results["cli"])
+        results["loadavg_end"] = os.getloadavg()
+        for target in results["targets"]:
+            log.info("%-6s %5.2f  %s", "met" if target["passed"] else "MISSED", target["value"], target["target"])
+        return {f"{stem}.json": json.dumps(results, indent=2) + "\n", f"{stem}.md": render_markdown(results)}
+
+    return harness.run("bench_epoch", args.out, work)
 
 
 if __name__ == "__main__":

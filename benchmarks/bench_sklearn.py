@@ -21,17 +21,14 @@ The machine is shared: the 1-minute load average is recorded before every round.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 
 EPOCHS, SEED, TARGET_RATIO = 10, 0, 1.10
@@ -40,7 +37,11 @@ EPOCHS, SEED, TARGET_RATIO = 10, 0, 1.10
 def load(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     import npsoftmax as nps
 
-    return nps.load_fashion_mnist(data_dir, download=data_dir is None)
+    try:
+        return nps.load_fashion_mnist(data_dir, download=data_dir is None)
+    except (nps.DataUnavailableError, OSError, ValueError) as exc:
+        # The data layer's messages say which source failed and how to get the files.
+        raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
 
 
 def pixels(images: np.ndarray, dtype: type) -> np.ndarray:
@@ -81,7 +82,7 @@ def run_fits(data: tuple, n_long: int | None) -> dict[str, dict[str, Any]]:
                 **time_fit(make, X, y[:n_train], X_test, y_test),
                 "n_train": n_train,
                 "dtype": np.dtype(dtype).name,
-                "loadavg_1min": os.getloadavg()[0],
+                "loadavg_1min": harness.load_average(),
             }
         print(f"  {label:40s} {results[label]['fit_seconds']:7.2f} s  acc {results[label]['test_acc']:.4f}", flush=True)
     return results
@@ -97,7 +98,7 @@ def run_epochs(data: tuple, rounds: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {"train_epoch_ch3": [], "SoftmaxClassifier.fit": []}
     loads = []
     for round_number in range(rounds + 1):  # round 0 warms up both, untimed
-        loads.append(os.getloadavg()[0])
+        loads.append(harness.load_average())
         train_iter = nps.MinibatchIter(images, y, 256, shuffle=True, seed=SEED)
         net = nps.SoftmaxRegression(784, 10, seed=SEED)
         updater = nps.SGD(net.params, lr=0.1)
@@ -121,17 +122,6 @@ def run_epochs(data: tuple, rounds: int) -> dict[str, Any]:
         "median_ratio": statistics.median(ratios),
         "loadavg_1min": loads,
     }
-
-
-def machine() -> str:
-    import sklearn
-    from threadpoolctl import threadpool_info
-
-    blas = next((f"{i['internal_api']} {i['version']}" for i in threadpool_info() if i["user_api"] == "blas"), "?")
-    return (
-        f"{platform.machine()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, "
-        f"NumPy {np.__version__} ({blas}), scikit-learn {sklearn.__version__}"
-    )
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -173,42 +163,36 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.ArgumentParser(
+        "bench_sklearn.py", "benchmarks/results-sklearn.{json,md}", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the epoch comparison")
     parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is (default: the data home)")
-    parser.add_argument("--out", default="bench-results", help="folder of the results (default: bench-results)")
-    parser.add_argument("--write-results", action="store_true", help="write into benchmarks/, the committed copy")
     parser.add_argument("--quick", action="store_true", help="3 rounds; scikit-learn's fits on 10,000 examples")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    out = Path(__file__).parent if args.write_results else Path(args.out)
     rounds = 3 if args.quick else args.rounds
 
-    loadavg_start = os.getloadavg()[0]
-    data = load(args.data_dir)
-    print("fits:", flush=True)
-    fits = run_fits(data, 10_000 if args.quick else None)
-    print("epochs:", flush=True)
-    epochs = run_epochs(data, rounds)
-    report = {
-        "command": " ".join(["python", "benchmarks/bench_sklearn.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
-        "loadavg_start": loadavg_start,
-        "loadavg_end": os.getloadavg()[0],
-        "fits": fits,
-        "epochs": epochs,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in (
-        ("results-sklearn.json", json.dumps(report, indent=2) + "\n"),
-        ("results-sklearn.md", markdown(report)),
-    ):
-        partial = out / f".{name}.part"
-        partial.write_text(text)
-        partial.replace(out / name)  # never a half-written file under the final name
-    print(markdown(report))
-    return 0
+    def work() -> dict[str, str]:
+        loadavg_start = harness.load_average()
+        data = load(args.data_dir)
+        print("fits:", flush=True)
+        fits = run_fits(data, 10_000 if args.quick else None)
+        print("epochs:", flush=True)
+        epochs = run_epochs(data, rounds)
+        report = {
+            "command": harness.command("bench_sklearn.py", argv),
+            "machine": harness.machine_line(["scikit-learn"]),
+            "loadavg_start": loadavg_start,
+            "loadavg_end": harness.load_average(),
+            "fits": fits,
+            "epochs": epochs,
+        }
+        print(markdown(report))
+        return {"results-sklearn.json": json.dumps(report, indent=2) + "\n", "results-sklearn.md": markdown(report)}
+
+    return harness.run("bench_sklearn", args.out, work)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import NoReturn
 
+import harness
 import numpy as np
 
 import npsoftmax as nps
@@ -38,8 +35,7 @@ from npsoftmax.loader import pixel_stats, stratified_split
 GRID = {"normalize_images": [False, True], "lr": [0.03, 0.1, 0.3], "weight_decay": [1e-3, 3e-3], "epochs": [30]}
 QUICK_GRID = {"normalize_images": [True], "lr": [0.1], "weight_decay": [1e-3], "epochs": [1]}
 BATCH_SIZE, MOMENTUM = 256, 0.9
-COMMITTED = Path(__file__).resolve().parent / "tune_preset.json"
-DEFAULT_OUT = Path("bench-results")
+COMMITTED = harness.BENCHMARKS / "tune_preset.json"
 
 
 def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> list[np.ndarray]:
@@ -122,26 +118,6 @@ def cross_validate(X: np.ndarray, y: np.ndarray, folds: list[np.ndarray], **cand
     }
 
 
-def write_json(path: Path, value: object) -> None:
-    """Write ``value`` to ``path`` through a temporary file in the same folder, so no half-written file remains."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(value, indent=2, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a usage error on one line (exit status 2) that points to ``--help``."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def _integer_at_least(low: int) -> Callable[[str], int]:
     """An argparse ``type``: an integer of at least ``low``."""
 
@@ -158,8 +134,9 @@ def _integer_at_least(low: int) -> Callable[[str], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(
-        prog="python benchmarks/tune_preset.py",
+    parser = harness.ArgumentParser(
+        "tune_preset.py",
+        f"{COMMITTED.parent.name}/{COMMITTED.name} (the full grid only)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -169,58 +146,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=_integer_at_least(2), default=5, help="cross-validation folds (default 5)")
     parser.add_argument("--seed", type=_integer_at_least(0), default=0, help="seed of the folds (default 0)")
     parser.add_argument("--quick", action="store_true", help="one candidate, one epoch: a smoke test")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        metavar="DIR",
-        help="folder for the results (default bench-results/, git-ignored)",
-    )
-    where.add_argument(
-        "--write-results",
-        action="store_true",
-        help=f"replace the committed {COMMITTED.parent.name}/{COMMITTED.name} (the full grid only)",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s (npsoftmax {nps.__version__})")
     args = parser.parse_args(argv)
     if args.write_results and args.quick:
         parser.error("--write-results records the full grid; leave out --quick")
-    name = "tune_preset-quick.json" if args.quick else "tune_preset.json"
-    path = COMMITTED if args.write_results else args.out / name
+    name = "tune_preset-quick.json" if args.quick else COMMITTED.name
 
-    try:
-        X_train, y_train, _, _ = nps.load_fashion_mnist(args.data_dir)
-    except (nps.DataUnavailableError, OSError, ValueError) as exc:
-        # The data layer's messages say which source failed and how to get the files.
-        print(f"tune_preset: cannot load Fashion-MNIST: {exc}", file=sys.stderr)
-        return 1
-    try:
-        folds = stratified_folds(y_train, args.folds, args.seed)
-    except ValueError as exc:
-        parser.error(f"--folds {args.folds}: {exc}")
-    X_train = np.asarray(X_train)
-    grid = QUICK_GRID if args.quick else GRID
-    candidates = list(itertools.product(*grid.values()))
-    print(f"cross-validating {len(candidates)} candidates on {args.folds} folds", file=sys.stderr, flush=True)
-    results = []
-    try:
+    def work() -> dict[str, str]:
+        try:
+            X_train, y_train, _, _ = nps.load_fashion_mnist(args.data_dir)
+        except (nps.DataUnavailableError, OSError, ValueError) as exc:
+            # The data layer's messages say which source failed and how to get the files.
+            raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
+        try:
+            folds = stratified_folds(y_train, args.folds, args.seed)
+        except ValueError as exc:
+            parser.error(f"--folds {args.folds}: {exc}")
+        X_train = np.asarray(X_train)
+        grid = QUICK_GRID if args.quick else GRID
+        candidates = list(itertools.product(*grid.values()))
+        print(f"cross-validating {len(candidates)} candidates on {args.folds} folds", file=sys.stderr, flush=True)
+        results = []
         for values in candidates:
             results.append(cross_validate(X_train, y_train, folds, **dict(zip(grid, values, strict=True))))
             print(json.dumps(results[-1]), flush=True)
-    except KeyboardInterrupt:
-        print("tune_preset: interrupted; nothing written", file=sys.stderr)
-        return 130
-    best = max(results, key=lambda r: r["cv_val_acc"])
-    print("best:", json.dumps(best))
-    summary = {"folds": args.folds, "seed": args.seed, "grid": grid, "results": results, "best": best}
-    try:
-        write_json(path, summary)
-    except OSError as exc:
-        print(f"tune_preset: cannot write {path}: {exc}; choose another --out", file=sys.stderr)
-        return 1
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
+        best = max(results, key=lambda r: r["cv_val_acc"])
+        print("best:", json.dumps(best))
+        summary = {"folds": args.folds, "seed": args.seed, "grid": grid, "results": results, "best": best}
+        return {name: json.dumps(summary, indent=2, allow_nan=False) + "\n"}
+
+    return harness.run("tune_preset", args.out, work)
 
 
 if __name__ == "__main__":

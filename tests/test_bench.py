@@ -107,10 +107,12 @@ def test_markdown_reports_the_same_run(quick_run: tuple[dict, str, Path]) -> Non
 
 def test_the_machine_is_recorded_as_threadpoolctl_and_proc_see_it(quick_run: tuple[dict, str, Path]) -> None:
     import numpy as np
-    from threadpoolctl import threadpool_info
 
     machine = quick_run[0]["machine"]
-    blas = next(p for p in threadpool_info() if p["user_api"] == "blas")
+    # NumPy's BLAS as a fresh process with NumPy alone sees it: this one may have loaded SciPy's first.
+    probe = "import json, numpy\nfrom threadpoolctl import threadpool_info\nprint(json.dumps(threadpool_info()))"
+    libraries = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout)
+    blas = next(p for p in libraries if p["user_api"] == "blas")
     assert machine["blas_architecture"] == blas.get("architecture")
     assert machine["blas_library"] == f"{blas['internal_api']} {blas['version']}"
     assert machine["blas_threads"] == blas["num_threads"] and machine["numpy"] == np.__version__
@@ -198,8 +200,61 @@ def render_markdown(results: dict) -> str:
     """The benchmark's own Markdown for ``results``, from the script itself."""
     import importlib.util
 
+    # As ``python benchmarks/bench_epoch.py`` does, so that the script finds the benchmarks' harness.
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location("bench_epoch", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_epoch", module)  # its dataclasses look their module up there
     spec.loader.exec_module(sys.modules["bench_epoch"])
     return sys.modules["bench_epoch"].render_markdown(results)
+
+
+SCRIPTS = ["bench_epoch.py", "bench_classes.py", "bench_sklearn.py", "bench_dask.py", "tune_preset.py"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_benchmark_shares_one_command_line(tmp_path: Path, script: str) -> None:
+    """The harness's flags and exit statuses, as each script runs, from a folder outside the repository."""
+    import npsoftmax as nps
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        argv = [sys.executable, str(BENCHMARKS / script), *args]
+        wide = os.environ | {"COLUMNS": "200"}  # argparse wraps its help, at hyphens too, to the terminal's width
+        return subprocess.run(argv, cwd=tmp_path, env=wide, capture_output=True, text=True, timeout=120)
+
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout == f"python benchmarks/{script} (npsoftmax {nps.__version__})\n"
+    helped = run("--help")
+    assert helped.returncode == 0 and "(default bench-results/, git-ignored)" in helped.stdout
+
+    both = run("--out", "x", "--write-results")
+    assert both.returncode == 2 and len(both.stderr.splitlines()) == 1, both.stderr
+    assert "argument --write-results: not allowed with argument --out" in both.stderr
+
+    (tmp_path / "a-file").write_text("")
+    cannot = run("--out", str(tmp_path / "a-file" / "results"))
+    assert cannot.returncode == 1 and len(cannot.stderr.splitlines()) == 1, cannot.stderr
+    assert cannot.stderr.startswith(f"{Path(script).stem}: cannot create ") and "choose another --out" in cannot.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_the_sklearn_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
+    tmp_path: Path, fashion_mnist_home: Path
+) -> None:
+    argv = [sys.executable, str(BENCHMARKS / "bench_sklearn.py"), "--quick", "--data-dir", str(fashion_mnist_home)]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "fits:\n"
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and rest == "bench_sklearn: interrupted; nothing written\n", rest
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_data_that_cannot_be_had_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = os.environ | {"NPSOFTMAX_MIRRORS": str(tmp_path / "no-such-folder")}
+    argv = [sys.executable, str(BENCHMARKS / "bench_sklearn.py"), "--quick", "--data-dir", str(tmp_path / "home")]
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("bench_sklearn: cannot load Fashion-MNIST: ")
+    assert not (tmp_path / "bench-results").exists()

@@ -5,8 +5,10 @@ the streaming benchmark's report follows from its own measurements."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dask
@@ -113,3 +115,19 @@ def test_the_streaming_benchmark_reports_what_it_measured(fashion_mnist_home, tm
     assert memory["baseline_rss_mb"] < memory["peak_mb"] < 600
     assert 0.6 < run["test_acc"] < 0.9
     assert f"| {run['test_acc']:.4f} |" in (out / "results-dask.md").read_text()
+
+
+def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(fashion_mnist_home, tmp_path) -> None:
+    out = tmp_path / "results"
+    bench = Path(__file__).parents[1] / "benchmarks" / "bench_dask.py"
+    # Minutes of blocks, so that the signal comes while the cluster trains.
+    argv = ["--examples", "3000000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    argv = [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not out.exists() and proc.poll() is None:  # the run has begun once its folder is there
+        time.sleep(0.1)
+    time.sleep(5)  # into the cluster's start and its first blocks
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and stderr == "bench_dask: interrupted; nothing written\n", stderr
+    assert stdout == "" and not out.exists()

@@ -31,6 +31,9 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 @pytest.fixture(scope="module")
 def tune_preset():
+    # As ``python benchmarks/tune_preset.py`` does, so that the script finds the benchmarks' harness.
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("tune_preset", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
