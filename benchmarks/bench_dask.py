@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
             n_workers=workers,
             threads_per_worker=1,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: another cluster may hold the default one
             silence_logs=logging.CRITICAL,  # Ctrl-C cancels tasks, and each worker would log each of them
         ) as cluster,
         Client(cluster) as client,
@@ -159,12 +159,9 @@ def markdown(report: dict[str, Any]) -> str:
         return f"| {what} | " + " | ".join(cell(r) for r in runs) + " |"
 
     lines = [
-        "# SoftmaxClassifier on Dask: Incremental over an array larger than a worker's memory",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}. The machine is shared: 1-minute load average "
-        f"{report['loadavg_start']:.2f} at the start, {report['loadavg_end']:.2f} at the end.",
+        *harness.markdown_head(
+            "SoftmaxClassifier on Dask: Incremental over an array larger than a worker's memory", report
+        ),
         "",
         f"The array: {first['examples']:,} augmented Fashion-MNIST images, float32, {first['array_gb']:.2f} GB "
         f"({ratio:.1f}x a worker's memory limit of {first['worker_memory_limit_mb']:.0f} MB), in {first['blocks']} "
@@ -214,16 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--workers must be at least 1")
 
     def work() -> dict[str, str]:
-        import npsoftmax as nps
-
         # Ctrl-C leaves the client's gathering task unretrieved, which asyncio would log with a traceback.
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-
-        try:  # cached once, before the workers read it
-            nps.load_fashion_mnist(args.data_dir, download=args.data_dir is None)
-        except (nps.DataUnavailableError, OSError, ValueError) as exc:
-            # The data layer's messages say which source failed and how to get the files.
-            raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
+        harness.load_fashion_mnist(args.data_dir, download=args.data_dir is None)  # cached before the workers read it
         loadavg_start = harness.load_average()
         runs = [run(args, workers) for workers in args.workers]
         report = {

@@ -34,16 +34,6 @@ import numpy as np
 EPOCHS, SEED, TARGET_RATIO = 10, 0, 1.10
 
 
-def load(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    import npsoftmax as nps
-
-    try:
-        return nps.load_fashion_mnist(data_dir, download=data_dir is None)
-    except (nps.DataUnavailableError, OSError, ValueError) as exc:
-        # The data layer's messages say which source failed and how to get the files.
-        raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
-
-
 def pixels(images: np.ndarray, dtype: type) -> np.ndarray:
     """(n, 784) in [0, 1], computed as the chapter's loader computes its batches."""
     return (images.reshape(len(images), -1).astype(np.float32) * np.float32(1 / 255)).astype(dtype)
@@ -127,12 +117,7 @@ def run_epochs(data: tuple, rounds: int) -> dict[str, Any]:
 def markdown(report: dict[str, Any]) -> str:
     fits, epochs = report["fits"], report["epochs"]
     lines = [
-        "# SoftmaxClassifier and scikit-learn's linear classifiers: Fashion-MNIST",
-        "",
-        f"Command: `{report['command']}`",
-        "",
-        f"Machine: {report['machine']}. The machine is shared: 1-minute load average "
-        f"{report['loadavg_start']:.2f} at the start, {report['loadavg_end']:.2f} at the end.",
+        *harness.markdown_head("SoftmaxClassifier and scikit-learn's linear classifiers: Fashion-MNIST", report),
         "",
         "| classifier | training examples | dtype | fit s | test acc | load avg |",
         "|---|---:|---|---:|---:|---:|",
@@ -176,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> dict[str, str]:
         loadavg_start = harness.load_average()
-        data = load(args.data_dir)
+        data = harness.load_fashion_mnist(args.data_dir, download=args.data_dir is None)
         print("fits:", flush=True)
         fits = run_fits(data, 10_000 if args.quick else None)
         print("epochs:", flush=True)

@@ -65,6 +65,29 @@ class Failed(Exception):
     """A run that cannot go on (its data cannot be had): exit status 1, the message on one line."""
 
 
+def load_fashion_mnist(data_dir: str | None, download: bool = True) -> tuple[Any, Any, Any, Any]:
+    """:func:`npsoftmax.load_fashion_mnist`, or :class:`Failed` with the data layer's own message, which says
+    which source failed and how to get the files."""
+    import npsoftmax
+
+    try:
+        return npsoftmax.load_fashion_mnist(data_dir, download=download)
+    except (npsoftmax.DataUnavailableError, OSError, ValueError) as exc:
+        raise Failed(f"cannot load Fashion-MNIST: {exc}") from None
+
+
+def markdown_head(title: str, report: dict[str, Any]) -> list[str]:
+    """The first lines of a report: ``title``, the command, the machine (a line) and the load average."""
+    return [
+        f"# {title}",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"Machine: {report['machine']}. The machine is shared: 1-minute load average "
+        f"{report['loadavg_start']:.2f} at the start, {report['loadavg_end']:.2f} at the end.",
+    ]
+
+
 def write_whole(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it: never a half-written result."""
     partial = path.with_name(f".{path.name}.part")

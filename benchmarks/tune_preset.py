@@ -152,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     name = "tune_preset-quick.json" if args.quick else COMMITTED.name
 
     def work() -> dict[str, str]:
-        try:
-            X_train, y_train, _, _ = nps.load_fashion_mnist(args.data_dir)
-        except (nps.DataUnavailableError, OSError, ValueError) as exc:
-            # The data layer's messages say which source failed and how to get the files.
-            raise harness.Failed(f"cannot load Fashion-MNIST: {exc}") from None
+        X_train, y_train, _, _ = harness.load_fashion_mnist(args.data_dir)
         try:
             folds = stratified_folds(y_train, args.folds, args.seed)
         except ValueError as exc:
