@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _processes import popen_interruptible
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPT = BENCHMARKS / "bench_epoch.py"
@@ -243,7 +244,7 @@ def test_the_sklearn_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
     tmp_path: Path, fashion_mnist_home: Path
 ) -> None:
     argv = [sys.executable, str(BENCHMARKS / "bench_sklearn.py"), "--quick", "--data-dir", str(fashion_mnist_home)]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_interruptible(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline() == "fits:\n"
     proc.send_signal(signal.SIGINT)
     _, rest = proc.communicate(timeout=60)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _processes import popen_interruptible
 
 import npsoftmax as nps
 
@@ -194,7 +195,7 @@ def test_ctrl_c_writes_nothing_and_exits_130(tmp_path: Path) -> None:
     before = _digests()
     # The full run (minutes), so that the signal always comes while it works: the quick one may end first.
     argv = [sys.executable, str(SCRIPT), "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    proc = popen_interruptible(argv, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()
     assert first.startswith("k      10:"), first
     proc.send_signal(signal.SIGINT)

@@ -15,6 +15,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
+from _processes import popen_interruptible
 from dask.distributed import Client, LocalCluster
 from dask_ml.wrappers import Incremental
 
@@ -123,7 +124,7 @@ def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
     # Minutes of blocks, so that the signal comes while the cluster trains.
     argv = ["--examples", "3000000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
     argv = [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_interruptible(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not out.exists() and proc.poll() is None:  # the run has begun once its folder is there
         time.sleep(0.1)
     time.sleep(5)  # into the cluster's start and its first blocks

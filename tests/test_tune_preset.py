@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _processes import popen_interruptible
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_preset.py"
 COMMITTED = SCRIPT.with_name("tune_preset.json")
@@ -121,7 +122,7 @@ def test_data_that_cannot_be_had_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 def test_ctrl_c_writes_nothing_and_exits_130(tmp_path: Path, fashion_mnist_home: Path) -> None:
     before = _digest()
-    proc = subprocess.Popen(
+    proc = popen_interruptible(
         [sys.executable, str(SCRIPT), "--quick", "--data-dir", str(fashion_mnist_home)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
