@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from _processes import popen_interruptible
+from _scripts import load_script
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPT = BENCHMARKS / "bench_epoch.py"
@@ -199,16 +200,7 @@ def test_the_committed_results_hold_together(stem: str) -> None:
 
 def render_markdown(results: dict) -> str:
     """The benchmark's own Markdown for ``results``, from the script itself."""
-    import importlib.util
-
-    # As ``python benchmarks/bench_epoch.py`` does, so that the script finds the benchmarks' harness.
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("bench_epoch", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_epoch", module)  # its dataclasses look their module up there
-    spec.loader.exec_module(sys.modules["bench_epoch"])
-    return sys.modules["bench_epoch"].render_markdown(results)
+    return load_script(SCRIPT).render_markdown(results)
 
 
 SCRIPTS = ["bench_epoch.py", "bench_classes.py", "bench_sklearn.py", "bench_dask.py", "tune_preset.py"]

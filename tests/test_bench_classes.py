@@ -5,7 +5,6 @@ it is told, times npsoftmax's own ``loss_and_grad``, and the textbook one-hot cr
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import signal
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _processes import popen_interruptible
+from _scripts import load_script
 
 import npsoftmax as nps
 
@@ -51,13 +51,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
 
 @pytest.fixture(scope="module")
 def bench_classes():
-    # As ``python benchmarks/bench_classes.py`` does, so that the script finds the benchmarks' harness.
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("bench_classes", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_every_class_count_is_reported_with_positive_numbers(quick_run: tuple[dict, str]) -> None:

@@ -9,7 +9,6 @@ figure within a tolerance that another BLAS kernel's rounding stays inside.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch.ipynb"
@@ -25,14 +25,7 @@ DATA_HOME = REPO / "data" / "fashion-mnist"
 FIGURE = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?")
 
 
-def _load_runner():
-    spec = importlib.util.spec_from_file_location("execute_notebooks", REPO / "notebooks" / "execute.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-execute = _load_runner().execute  # the same runner that writes the committed outputs
+execute = load_script(REPO / "notebooks" / "execute.py").execute  # the runner that writes the stored outputs
 
 
 def code_cell(nb: nbformat.NotebookNode, snippet: str) -> nbformat.NotebookNode:

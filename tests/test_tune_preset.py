@@ -4,7 +4,6 @@ data scores every fold on validation data and writes only where it is told; usag
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _processes import popen_interruptible
+from _scripts import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_preset.py"
 COMMITTED = SCRIPT.with_name("tune_preset.json")
@@ -32,13 +32,7 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 @pytest.fixture(scope="module")
 def tune_preset():
-    # As ``python benchmarks/tune_preset.py`` does, so that the script finds the benchmarks' harness.
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("tune_preset", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_folds_are_disjoint_stratified_and_seeded(tune_preset) -> None:
