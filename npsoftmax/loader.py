@@ -196,6 +196,12 @@ def pixel_stats(images: np.ndarray, chunk: int = 8192, normalize_images: bool = 
     return mean, np.where(std > 1e-6, std, 1.0)
 
 
+def split_seed(seed: int | None) -> np.random.SeedSequence:
+    """The seed of the validation split drawn from a loader's ``seed``: a stream of its own, so that the split
+    does not depend on the order of the batches (and ``SoftmaxClassifier`` splits as the loader does)."""
+    return np.random.SeedSequence(seed).spawn(1)[0]
+
+
 def stratified_split(
     labels: ArrayLike, fraction: float, seed: int | np.random.SeedSequence | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -361,8 +367,7 @@ def load_data_fashion_mnist(
     X_train, y_train, X_test, y_test, source = data.load(dataset, root, download=download, mirrors=mirrors, quiet=quiet)
     X_val = y_val = None
     if val_split is not None:
-        # The split draws from its own stream of `seed`, independent of the order of the batches.
-        train_idx, val_idx = stratified_split(y_train, val_split, np.random.SeedSequence(seed).spawn(1)[0])
+        train_idx, val_idx = stratified_split(y_train, val_split, split_seed(seed))
         X_train, y_train, X_val, y_val = X_train[train_idx], y_train[train_idx], X_train[val_idx], y_train[val_idx]
     if standardize:
         mean, std = pixel_stats(X_train, normalize_images=normalize_images)

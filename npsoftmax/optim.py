@@ -10,14 +10,14 @@ training functions accept any other. Hyperparameters and parameters are checked 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .validation import check_scalar
 
-__all__ = ["Updater", "SGD", "cosine_lr", "constant_lr"]
+__all__ = ["Updater", "SGD", "cosine_lr", "constant_lr", "SCHEDULES"]
 
 
 @runtime_checkable
@@ -128,3 +128,7 @@ def cosine_lr(base_lr: float, epoch: int, num_epochs: int) -> float:
     """
     base_lr, epoch, num_epochs = _check_schedule_arguments(base_lr, epoch, num_epochs)
     return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / num_epochs))
+
+
+# The schedules by the name the command line (--schedule) and the scikit-learn estimator (schedule=) give them.
+SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}

@@ -24,17 +24,16 @@ except ImportError as exc:
         "npsoftmax.sklearn needs scikit-learn 1.6 or later, which is not installed: pip install 'npsoftmax[sklearn]'"
     ) from exc
 
-from .loader import stratified_split
+from .loader import split_seed, stratified_split
 from .losses import CrossEntropyLoss, log_softmax, softmax
 from .metrics import evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
-from .optim import SGD, constant_lr, cosine_lr
-from .training import TrainingDiverged, train_epoch_ch3
+from .optim import SCHEDULES, SGD
+from .training import TrainingDiverged, run_seeds, train_epoch_ch3
 
 __all__ = ["SoftmaxClassifier"]
 
 #: ``schedule``'s choices, by the names ``python -m npsoftmax.train --schedule`` gives them.
-SCHEDULES = {"constant": constant_lr, "cosine": cosine_lr}
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -246,13 +245,13 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         """
         rs = self.random_state
         seed = int(rs.randint(np.iinfo(np.int32).max)) if isinstance(rs, np.random.RandomState) else rs
-        model_seed, data_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
+        model_seed, data_seed = run_seeds(seed)
         self._net = SoftmaxRegression(n_features, len(self.classes_), seed=model_seed, dtype=np.dtype(self.dtype))
         self._updater = SGD(self._net.params, lr=self.lr, momentum=self.momentum)
         self._loss = CrossEntropyLoss(weight_decay=self.alpha)
         self._rng = np.random.default_rng(data_seed)
         self.n_iter_, self.loss_curve_, self.validation_loss_curve_, self.best_iter_ = 0, [], None, None
-        return np.random.SeedSequence(data_seed).spawn(1)[0]
+        return split_seed(data_seed)
 
     def _train_epoch(self, X: np.ndarray, codes: np.ndarray, lr: float) -> None:
         """One pass of :func:`npsoftmax.train_epoch_ch3` over ``X`` in shuffled batches, at ``lr``."""

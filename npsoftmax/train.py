@@ -53,8 +53,8 @@ from .metrics import (
     top_k_accuracy,
 )
 from .model import SoftmaxRegression
-from .optim import SGD, constant_lr, cosine_lr
-from .training import History, TrainingDiverged, train_ch3
+from .optim import SCHEDULES, SGD
+from .training import History, TrainingDiverged, run_seeds, train_ch3
 
 __all__ = ["Config", "PRESETS", "OUTPUTS", "Setup", "build", "fit", "run", "main"]
 
@@ -76,7 +76,6 @@ OUTPUTS = (
 SNAPSHOT_EPOCHS = (1, 2, 5)
 # A wrong answer at least this probable is a confident mistake (counted in metrics.json).
 CONFIDENT = 0.9
-SCHEDULES: dict[str, Callable[[float, int, int], float]] = {"constant": constant_lr, "cosine": cosine_lr}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -177,7 +176,7 @@ class Setup(NamedTuple):
 def build(config: Config, *, dataset: Dataset = FASHION_MNIST) -> Setup:
     """The data, model, loss and updater ``config`` describes, on ``dataset``. The same ``config.seed`` gives the
     same numbers."""
-    model_seed, data_seed = (int(s) for s in np.random.SeedSequence(config.seed).generate_state(2))
+    model_seed, data_seed = run_seeds(config.seed)
     dtype = np.dtype(config.dtype)
     try:
         iters = load_data_fashion_mnist(

@@ -24,7 +24,15 @@ from .model import SoftmaxRegression
 from .optim import Updater, constant_lr
 from .validation import check_scalar
 
-__all__ = ["History", "TrainingDiverged", "train_epoch_ch3", "train_ch3", "predict_ch3"]
+__all__ = ["run_seeds", "History", "TrainingDiverged", "train_epoch_ch3", "train_ch3", "predict_ch3"]
+
+
+def run_seeds(seed: int | None) -> tuple[int, int]:
+    """The two seeds a run derives from its ``--seed``: one for the initial weights, one for the batches (and
+    the validation split). ``python -m npsoftmax.train --seed S`` and ``SoftmaxClassifier(random_state=S)`` both
+    use them, so they train the same model."""
+    model_seed, data_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
+    return model_seed, data_seed
 
 
 class TrainingDiverged(RuntimeError):
