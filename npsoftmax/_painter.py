@@ -107,8 +107,7 @@ class Painter:
             drawn = pickle.load(self._process.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):  # it died: the run draws the pictures itself
             return {}
-        self._process.wait()
-        return drawn
+        return drawn  # not waiting for it to exit: close() reaps it
 
     def close(self) -> None:
         """End the second process and the one it forked, unless they are done, and reap it."""
@@ -196,3 +195,6 @@ def _serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 if __name__ == "__main__":
     _serve(sys.stdin.buffer, sys.stdout.buffer)
+    # Done, its output flushed: the tenth of a second an interpreter with matplotlib takes to tear down is
+    # nobody's to wait for.
+    os._exit(0)

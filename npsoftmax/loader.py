@@ -102,9 +102,33 @@ class MinibatchIter:
 
     def with_batch_size(self, batch_size: int, shuffle: bool = False) -> MinibatchIter:
         """The same data and normalization in batches of another size (evaluation uses large ones)."""
+        return self._like(self.images, self.labels, batch_size, shuffle=shuffle)
+
+    def examples(self, indices: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of the examples at ``indices``, as a pass gives them, in arrays of their own: what a picture
+        of a few examples needs, without keeping a float copy of them all.
+
+        Raises
+        ------
+        ValueError
+            ``indices`` not a 1-D array of integers in ``[0, num_examples)``.
+        """
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or not (np.issubdtype(indices.dtype, np.integer) or indices.size == 0):
+            raise ValueError(f"indices must be a 1-D array of integers, got {indices.dtype} of shape {indices.shape}")
+        if indices.size and not (0 <= indices.min() and indices.max() < self.num_examples):
+            raise ValueError(f"indices must be in [0, {self.num_examples}), got {indices.min()} to {indices.max()}")
+        indices = indices.astype(np.intp)
+        if not indices.size:
+            return np.empty((0, 1, *self.images.shape[1:]), self.dtype), np.empty(0, np.int64)
+        subset = self._like(self.images[indices], self.labels[indices], len(indices))
+        return next(iter(subset))
+
+    def _like(self, images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool = False) -> MinibatchIter:
+        """An iterator over ``images`` and ``labels`` with this one's seed and normalization."""
         return MinibatchIter(
-            self.images,
-            self.labels,
+            images,
+            labels,
             batch_size,
             shuffle=shuffle,
             seed=self.seed,

@@ -353,16 +353,17 @@ def coverage_curve(probs: ArrayLike, y: ArrayLike, thresholds: ArrayLike | None 
     probs, y = _check_scores("probs", probs, y, probabilities=True)
     confidence = probs.max(axis=1).astype(np.float64)
     correct = probs.argmax(axis=1) == y
-    if thresholds is None:
-        thresholds = np.unique(confidence)[::-1]
+    # Most confident first: the examples answered at any threshold are a prefix of this order.
+    order = np.argsort(-confidence, kind="stable")
+    ranked = confidence[order]
+    if thresholds is None:  # each distinct confidence once, as np.unique gives them, without its import of numpy.ma
+        thresholds = ranked[np.concatenate(([True], ranked[1:] != ranked[:-1]))]
     else:
         thresholds = check_float_array("thresholds", thresholds, finite=False).astype(np.float64)
         if thresholds.ndim != 1 or np.isnan(thresholds).any():
             raise ValueError(f"thresholds must be 1-D without NaN, got shape {thresholds.shape}")
-    # Most confident first: the examples answered at any threshold are a prefix of this order.
-    order = np.argsort(-confidence, kind="stable")
     correct_so_far = np.concatenate(([0], np.cumsum(correct[order])))
-    n_answered = len(y) - np.searchsorted(confidence[order][::-1], thresholds, side="left")
+    n_answered = len(y) - np.searchsorted(ranked[::-1], thresholds, side="left")
     accuracy = np.full(len(thresholds), np.nan)
     answered = n_answered > 0
     accuracy[answered] = correct_so_far[n_answered[answered]] / n_answered[answered]

@@ -21,7 +21,9 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
+import matplotlib
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
@@ -65,7 +67,7 @@ class Figure(MplFigure):
 
     def to_png(self, dpi: int = 100) -> bytes:
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=dpi)
+        self._write_png(buffer, dpi)
         return buffer.getvalue()
 
     def save(self, path: str | os.PathLike, dpi: int = 100) -> Path:
@@ -73,7 +75,14 @@ class Figure(MplFigure):
 
         Not flushed to disk (no fsync): a picture redrawn every epoch is not worth a disk flush each time.
         """
-        return write_atomic(Path(path), lambda f: self.savefig(f, format="png", dpi=dpi), durable=False)
+        return write_atomic(Path(path), lambda f: self._write_png(f, dpi), durable=False)
+
+    def _write_png(self, file: BinaryIO, dpi: int) -> None:
+        # Unhinted glyphs: matplotlib 3.11 hints each glyph as it lays text out, and text is most of the drawing
+        # time of every picture here (a third less without hinting). PNG compression level 1 rather than 6:
+        # about 10% faster for files about 7% larger. Measurements in docs/performance.md.
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            self.savefig(file, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
 
 
 def in_notebook() -> bool:
@@ -800,8 +809,6 @@ def _draw_reliability(reliability, histogram, bins: CalibrationBins, ece: float 
             bottom=np.minimum(confidence, accuracy),
             align="edge",
             color="tab:red",
-            edgecolor="tab:red",
-            hatch="//",
             alpha=0.3 * alpha,
         )
         histogram.bar(
@@ -810,9 +817,7 @@ def _draw_reliability(reliability, histogram, bins: CalibrationBins, ece: float 
     reliability.plot([0, 1], [0, 1], "k--", linewidth=1)
     handles = [
         Patch(color="tab:blue", label="accuracy in the bin"),
-        Patch(
-            facecolor="tab:red", edgecolor="tab:red", hatch="//", alpha=0.3, label="gap to the bin's mean confidence"
-        ),
+        Patch(color="tab:red", alpha=0.3, label="gap to the bin's mean confidence"),
         reliability.get_lines()[0],
     ]
     handles[-1].set_label("calibrated: accuracy = confidence")

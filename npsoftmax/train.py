@@ -397,9 +397,7 @@ def _finish(
     # The final numbers: from the test set's probabilities, computed once.
     test_iter = setup.test_iter
     with one_blas_thread():  # as evaluation: the same rounding whatever thread count the process was left with
-        batches = [(X.copy(), net(X)) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)]
-    X_test = np.concatenate([X for X, _ in batches])  # the model's inputs, for the evidence picture
-    logits = np.concatenate([batch_logits for _, batch_logits in batches])
+        logits = np.concatenate([net(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
     probs = softmax(logits)
     labels = test_iter.labels
     mistakes = confident_mistakes(probs, labels)  # every wrong answer, the most confident first
@@ -437,7 +435,7 @@ def _finish(
         "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
         "predictions.png": Picture(
             "npsoftmax.training.predict_ch3",
-            (net, [(X_test[:n_shown], labels[:n_shown])]),  # the test set's first images, as test_iter gives them
+            (net, [test_iter.examples(np.arange(min(n_shown, len(labels))))]),  # the first, as test_iter gives them
             {"n": n_shown, "class_names": names},
         ),
         "confusion.png": Picture("npsoftmax.plots.plot_confusion", (confusion, names)),
@@ -449,7 +447,7 @@ def _finish(
         ),
         "evidence.png": Picture(
             "npsoftmax.plots.plot_evidence",
-            (net, X_test[explained], labels[explained]),
+            (net, *test_iter.examples(explained)),
             {"class_names": names, "image_shape": shape},
         ),
         "mistakes.png": Picture(

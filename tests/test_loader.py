@@ -102,6 +102,39 @@ def test_with_batch_size_keeps_data_and_normalization(data):
 
 
 @pytest.mark.parametrize(
+    "options",
+    [{}, {"mean": 10.0, "std": 20.0}, {"normalize_images": True, "std": 1.0}, {"dtype": np.float64}],
+)
+def test_examples_are_what_a_pass_gives_for_those_indices(data, options):
+    images, labels = data
+    test_iter = nps.MinibatchIter(images, labels, 300, **options)
+    X_all = np.concatenate([X for X, _ in collect(test_iter)])
+    indices = np.array([999, 0, 457, 3, 457])
+    X, y = test_iter.examples(indices)
+    assert X.shape == (5, 1, 28, 28) and X.dtype == test_iter.dtype and y.dtype == np.int64
+    np.testing.assert_allclose(X, X_all[indices], rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(y, labels[indices])
+    X_again, _ = test_iter.examples(indices[:2])  # arrays of their own: a later call leaves the first alone
+    np.testing.assert_allclose(X, X_all[indices], rtol=1e-6, atol=1e-6)
+    empty_X, empty_y = test_iter.examples(np.array([], dtype=int))
+    assert empty_X.shape == (0, 1, 28, 28) and empty_y.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "indices, message",
+    [
+        (np.array([[0, 1]]), "1-D array of integers"),
+        (np.array([0.0, 1.0]), "1-D array of integers"),
+        (np.array([0, 1000]), r"in \[0, 1000\), got 0 to 1000"),
+        (np.array([-1, 2]), r"in \[0, 1000\), got -1 to 2"),
+    ],
+)
+def test_examples_refuses_indices_it_cannot_give(data, indices, message):
+    with pytest.raises(ValueError, match=message):
+        nps.MinibatchIter(*data, 10).examples(indices)
+
+
+@pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"batch_size": 0}, r"batch_size must be an integer in \[1, inf\), got 0"),

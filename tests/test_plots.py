@@ -1,10 +1,12 @@
 """The pictures as real figures: every value drawn inside its axes, the legends and titles they claim, the grids as
 one mosaic, computed results taken as given, and no warnings."""
 
+import io
 import subprocess
 import sys
 import warnings
 
+import matplotlib
 import numpy as np
 import pytest
 from matplotlib.image import imread
@@ -81,6 +83,23 @@ def assert_curves_show_every_value(fig, records):
     assert acc_ax.get_ylabel() == "accuracy" and "loss" in loss_ax.get_ylabel()
     if loss_ax.get_yscale() == "linear":
         assert loss_ax.get_ylim()[0] == 0
+
+
+def test_a_figure_is_drawn_unhinted_and_leaves_the_users_settings_as_they_were(tmp_path):
+    fig = plot_confusion_of_three()
+    with matplotlib.rc_context({"text.hinting": "force_autohint"}):
+        png = fig.to_png()
+        saved = fig.save(tmp_path / "confusion.png").read_bytes()
+        assert matplotlib.rcParams["text.hinting"] == "force_autohint"
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        reference = io.BytesIO()
+        fig.savefig(reference, format="png", dpi=100)  # matplotlib's own PNG, at its default compression
+    assert saved == png
+    np.testing.assert_array_equal(imread(io.BytesIO(png)), imread(io.BytesIO(reference.getvalue())))
+
+
+def plot_confusion_of_three():
+    return nps.plots.plot_confusion(np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]]), ["a", "b", "c"])
 
 
 @pytest.mark.parametrize(
