@@ -64,6 +64,12 @@ def test_empty_refuses_a_bad_number_of_rows(max_rows):
         (GradientBuffers.empty(256, np.zeros((784, 10), np.float64)), "float64 logits, but the batch has 256 rows"),
         (GradientBuffers.empty(256, np.zeros((784, 5), np.float32)), r"of \(5,\) float32 logits"),
         ((np.zeros((256, 10)),) * 6, "out must be a GradientBuffers"),
+        (
+            GradientBuffers.empty(256, np.zeros((784, 10), np.float32))._replace(
+                dlogits=np.asfortranarray(np.zeros((256, 10), np.float32))
+            ),
+            "must be C-contiguous",
+        ),
     ],
 )
 def test_checked_calls_refuse_buffers_that_do_not_fit(buffers, message):

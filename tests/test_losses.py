@@ -434,3 +434,21 @@ def test_empty_batches_sum_to_zero_without_a_warning_and_have_no_mean():
     for loss in (nps.cross_entropy, nps.naive_cross_entropy):
         with pytest.raises(ValueError, match="mean cross-entropy of 0 examples"):
             loss(np.zeros((0, 10)), np.zeros(0, int))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_row_max_of_2d_logits_is_the_general_one_bit_for_bit(dtype):
+    # Rows of a C-contiguous 2-D array take a flat gather; every other layout the general take_along_axis.
+    rng = np.random.default_rng(0)
+    Z = (rng.normal(size=(257, 10)) * 40).astype(dtype)
+    Z[3] = -np.inf
+    Z[4, 2] = np.inf
+    Z[5, 7] = np.nan
+    Z[6] = Z[6, 0]  # a tie: every entry the max
+    for function in (nps.softmax, nps.log_softmax):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = function(Z)
+            general = function(Z[None], axis=-1)[0]  # 3-D: the general path
+            from_columns = function(np.asfortranarray(Z.T), axis=0).T
+        np.testing.assert_array_equal(flat, general, strict=True)
+        np.testing.assert_array_equal(flat, from_columns, strict=True)
