@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import data
 from .data import FASHION_MNIST, Dataset
-from .validation import check_scalar
+from .validation import check_indices, check_scalar
 
 __all__ = [
     "DataIters",
@@ -113,12 +113,7 @@ class MinibatchIter:
         ValueError
             ``indices`` not a 1-D array of integers in ``[0, num_examples)``.
         """
-        indices = np.asarray(indices)
-        if indices.ndim != 1 or not (np.issubdtype(indices.dtype, np.integer) or indices.size == 0):
-            raise ValueError(f"indices must be a 1-D array of integers, got {indices.dtype} of shape {indices.shape}")
-        if indices.size and not (0 <= indices.min() and indices.max() < self.num_examples):
-            raise ValueError(f"indices must be in [0, {self.num_examples}), got {indices.min()} to {indices.max()}")
-        indices = indices.astype(np.intp)
+        indices = check_indices("indices", indices, self.num_examples)
         if not indices.size:
             return np.empty((0, 1, *self.images.shape[1:]), self.dtype), np.empty(0, np.int64)
         subset = self._like(self.images[indices], self.labels[indices], len(indices))

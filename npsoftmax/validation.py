@@ -20,6 +20,7 @@ __all__ = [
     "check_float_dtype",
     "check_float_array",
     "check_labels",
+    "check_indices",
     "check_scores",
     "check_reduction",
     "check_softmax_input",
@@ -168,6 +169,17 @@ def check_labels(y: ArrayLike, n: int, k: int) -> np.ndarray:
             f"(min {y.min()}, max {y.max()})"
         )
     return y
+
+
+def check_indices(name: str, indices: ArrayLike, n: int) -> np.ndarray:
+    """Return ``indices`` as a 1-D ``intp`` array of positions in ``[0, n)``; an empty one is allowed."""
+    indices = np.asarray(indices)
+    integers = indices.dtype != bool and np.issubdtype(indices.dtype, np.integer)
+    if indices.ndim != 1 or not (integers or indices.size == 0):
+        raise ValueError(f"{name} must be a 1-D array of integers, got {indices.dtype} of shape {indices.shape}")
+    if indices.size and not (0 <= indices.min() and indices.max() < n):
+        raise ValueError(f"{name} must be in [0, {n}), got {indices.min()} to {indices.max()}")
+    return indices.astype(np.intp)
 
 
 def check_scores(name: str, scores: ArrayLike, y: ArrayLike, *, finite: bool = True) -> tuple[np.ndarray, np.ndarray]:

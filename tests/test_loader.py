@@ -125,6 +125,7 @@ def test_examples_are_what_a_pass_gives_for_those_indices(data, options):
     [
         (np.array([[0, 1]]), "1-D array of integers"),
         (np.array([0.0, 1.0]), "1-D array of integers"),
+        (np.array([True, False]), "1-D array of integers"),
         (np.array([0, 1000]), r"in \[0, 1000\), got 0 to 1000"),
         (np.array([-1, 2]), r"in \[0, 1000\), got -1 to 2"),
     ],

@@ -4,7 +4,6 @@ one mosaic, computed results taken as given, and no warnings."""
 import io
 import subprocess
 import sys
-import warnings
 
 import matplotlib
 import numpy as np
@@ -20,11 +19,7 @@ from npsoftmax.plots import Animator, Figure, plot_calibration, plot_curves, plo
 CLASS_NAMES = list(nps.TEXT_LABELS)
 
 
-@pytest.fixture(autouse=True)
-def warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+pytestmark = pytest.mark.filterwarnings("error")  # a picture that warns is a defect
 
 
 def probabilities(n=2000, k=10, scale=3.0, seed=0):

@@ -1,8 +1,6 @@
 """The evidence behind a decision, on a model trained on the real Fashion-MNIST: each map W[:, c] * x is exact (its
 sum plus the bias is the model's logit, and it is PyTorch's input-times-gradient), and the picture shows it."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -16,11 +14,7 @@ from npsoftmax.plots import evidence, plot_evidence
 CLASS_NAMES = list(nps.TEXT_LABELS)
 
 
-@pytest.fixture(autouse=True)
-def warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
+pytestmark = pytest.mark.filterwarnings("error")  # a picture that warns is a defect
 
 
 @pytest.fixture(scope="module")
