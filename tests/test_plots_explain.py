@@ -202,12 +202,12 @@ def test_weights_by_epoch_one_row_per_epoch_in_order_on_one_scale_then_what_was_
     snapshots = {epoch: rng.normal(scale=0.05 * epoch, size=(784, 10)) for epoch in (10, 1, 5, 2)}
     fig = plots.plot_weights_by_epoch(snapshots, path=tmp_path / "weights_by_epoch.png")
     assert_png_of_the_figure(tmp_path / "weights_by_epoch.png", fig)
-    ax, colorbar = fig.axes
+    (ax,) = fig.axes  # one mosaic: cheap to draw
     (image,) = ax.images
     rows = [snapshots[epoch] for epoch in (1, 2, 5, 10)] + [snapshots[10] - snapshots[1]]
     limit = max(np.abs(W).max() for W in rows)
     assert (image.norm.vmin, image.norm.vmax, image.get_cmap().name) == (-limit, limit, "RdBu_r")
-    assert colorbar.get_ylim() == (-limit, limit)
+    assert f"full red +{limit:.2g}, full blue −{limit:.2g}" in fig.get_suptitle()
     mosaic = image.get_array()
     assert [len(row) for row in tiles(mosaic)] == [10] * 5
     for tile, expected in zip(tile_arrays(mosaic), (W[:, c] for W in rows for c in range(10)), strict=True):
@@ -223,7 +223,7 @@ def test_weights_by_epoch_one_row_per_epoch_in_order_on_one_scale_then_what_was_
 def test_weights_by_epoch_of_one_epoch_and_bad_input():
     fig = plots.plot_weights_by_epoch({3: np.ones((4, 2))}, ["a", "b"])
     assert [len(row) for row in tiles(fig.axes[0].images[0].get_array())] == [2]  # no change to show
-    assert fig.get_suptitle().startswith("the templates after epoch 3 ")
+    assert "the templates after epoch 3" in fig.get_suptitle() and "epochs" not in fig.get_suptitle()
     with pytest.raises(ValueError, match="snapshots is empty"):
         plots.plot_weights_by_epoch({})
     with pytest.raises(ValueError, match="one shape"):

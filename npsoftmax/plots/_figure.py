@@ -217,11 +217,3 @@ def image_grid(
             )
     suptitle_at_top(fig, suptitle)
     return fig
-
-
-def add_colorbar(fig: Figure, image, label: str) -> None:
-    """A colour bar for ``image`` in the figure's right 0.7 inch."""
-    fig_width = fig.get_figwidth()
-    colorbar = fig.colorbar(image, cax=fig.add_axes((1 - 0.7 / fig_width, 0.1, 0.15 / fig_width, 0.75)))
-    colorbar.ax.tick_params(labelsize=8)
-    colorbar.set_label(label, fontsize=9)

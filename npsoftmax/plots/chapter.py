@@ -22,7 +22,6 @@ from matplotlib.ticker import MaxNLocator
 from ._figure import (
     TITLE_LINE_INCHES,
     Figure,
-    add_colorbar,
     as_images,
     check_weights,
     image_grid,
@@ -371,7 +370,11 @@ def plot_weights(
     fig, ax = mosaic_figure(grid, inches_per_pixel, top=0.35, right=1.0, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (x, y), name in zip(origins, class_names, strict=True):
         ax.text(x + (width - 1) / 2, y - 1.5, name, ha="center", va="bottom", fontsize=9)
-    add_colorbar(fig, ax.images[0], "weight")
+    colorbar = fig.colorbar(
+        ax.images[0], cax=fig.add_axes((1 - 0.7 / fig.get_figwidth(), 0.1, 0.15 / fig.get_figwidth(), 0.75))
+    )
+    colorbar.ax.tick_params(labelsize=8)
+    colorbar.set_label("weight", fontsize=9)
     suptitle_at_top(
         fig,
         f"learned weights, one {height}×{width} template per class (red: ink here raises the score, blue: lowers it)",

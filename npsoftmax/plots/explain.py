@@ -21,7 +21,6 @@ from ..metrics import confident_mistakes
 from ..validation import check_float_array, check_labels, check_scalar, flatten_examples
 from ._figure import (
     Figure,
-    add_colorbar,
     check_weights,
     mosaic,
     mosaic_figure,
@@ -323,8 +322,8 @@ def plot_weights_by_epoch(
     row with what the epochs after the first added.
 
     One scale for every row, ``±max |W|`` over all of them, so that the rows compare: the templates grow and
-    sharpen from row to row. Each row's own ``max |W|`` is printed at its left. Drawn as one mosaic image and
-    a colour bar.
+    sharpen from row to row. Each row's own ``max |W|`` is printed at its left, the scale in the title. Drawn as
+    one mosaic image.
 
     Parameters
     ----------
@@ -338,7 +337,7 @@ def plot_weights_by_epoch(
     Returns
     -------
     Figure
-        The mosaic's Axes, holding the weights as they are (the gaps masked), then the colour bar's.
+        One Axes holding the mosaic: the weights as they are, the gaps masked.
     """
     if len(snapshots) == 0:
         raise ValueError("snapshots is empty: record W after at least one epoch")
@@ -358,14 +357,11 @@ def plot_weights_by_epoch(
     inches_per_pixel = 0.95 / max(height, width)
     grid, origins = mosaic(tiles, k, (3, 2))
     grid = np.ma.masked_invalid(grid)
-    fig, ax = mosaic_figure(
-        grid, inches_per_pixel, top=0.45, left=1.0, right=0.75, cmap="RdBu_r", vmin=-limit, vmax=limit
-    )
+    fig, ax = mosaic_figure(grid, inches_per_pixel, top=0.6, left=1.0, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (x, y), name in zip(origins[:k], class_names, strict=True):
         ax.text(x + (width - 1) / 2, y - 1.5, name, ha="center", va="bottom", fontsize=8)
     for (_, y), label in zip(origins[::k], row_labels, strict=True):
         ax.text(-2, y + (height - 1) / 2, label, ha="right", va="center", fontsize=8)
-    add_colorbar(fig, ax.images[0], "weight")
     if len(epochs) == 1:
         title = f"the templates after epoch {epochs[0]}"
     else:
@@ -374,5 +370,6 @@ def plot_weights_by_epoch(
             f"the templates after epochs {shown}, on one colour scale: they grow and sharpen; "
             f"last row: what epochs {epochs[1]} to {epochs[-1]} added"
         )
-    suptitle_at_top(fig, f"{title} (red: ink here raises the score, blue: lowers it)")
+    scale = f"white 0, full red +{limit:.2g}, full blue −{limit:.2g}"
+    suptitle_at_top(fig, f"{title}\n(red: ink here raises the score, blue: lowers it; {scale})")
     return saved(fig, path)
