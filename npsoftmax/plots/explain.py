@@ -162,7 +162,7 @@ def plot_evidence(
         scale = f"{row_title};  maps on ±{limits[r]:.3g} per pixel"
         _title_row(ax, origins[4 * r : 4 * r + 4], shape, scale, tile_titles, color)
         bars = _bars_axes(fig, ax, origins[4 * r], shape)
-        _logit_bars(bars, bar_classes[r], sums, bias, class_names, xlim)
+        _logit_bars(bars, bar_classes[r], sums, bias, class_names, xlim, labelled=r == len(rows) - 1)
         if wrong[r]:  # the true class in green, the wrong prediction in red
             for label, cls in zip(bars.get_yticklabels(), bar_classes[r], strict=True):
                 label.set_color({c: "tab:green", p: "tab:red"}.get(cls, "black"))
@@ -252,9 +252,10 @@ def _bar_limits(values: np.ndarray) -> tuple[float, float]:
     return low - 0.04 * span, high + 0.04 * span
 
 
-def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim) -> None:
+def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim, labelled: bool) -> None:
     """For each of ``classes`` (top first): its pixel sum (upper bar) and bias (lower bar), both from 0 with their
-    sign, a tick at the logit across both, and the sum written out on the right."""
+    sign, a tick at the logit across both, and the sum written out on the right; the axis's numbers if
+    ``labelled`` (the rows share one axis: the last row's numbers serve all)."""
     positions = np.arange(len(classes))[::-1].astype(float)
     sums, biases = pixel_sums[classes], bias[classes]
     logits = sums + biases
@@ -262,22 +263,15 @@ def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim) -> None:
     ax.barh(positions - 0.14, biases, color=_BIAS_COLOR, height=0.3)
     ax.plot(logits, positions, "|", color="black", markersize=15, markeredgewidth=1.8)
     ax.axvline(0, color="0.2", linewidth=0.8)
+    right = xlim[1] + 0.03 * (xlim[1] - xlim[0])
     for position, total, bias_c, logit in zip(positions, sums, biases, logits, strict=True):
         sign = "−" if bias_c < 0 else "+"
-        ax.annotate(
-            f"{total:+.2f} {sign} {abs(bias_c):.2f} = {logit:+.2f}",
-            (1, position),
-            xycoords=("axes fraction", "data"),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
+        ax.text(right, position, f"{total:+.2f} {sign} {abs(bias_c):.2f} = {logit:+.2f}", va="center", fontsize=8)
     ax.set_yticks(positions, [class_names[c] for c in classes], fontsize=8)
     ax.set_xlim(*xlim)
     ax.set_ylim(-0.6, len(classes) - 0.4)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 5, 10]))
-    ax.tick_params(axis="x", labelsize=7, length=2, pad=1)
+    ax.tick_params(axis="x", labelsize=7, length=2, pad=1, labelbottom=labelled)
     ax.grid(True, axis="x", alpha=0.3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
