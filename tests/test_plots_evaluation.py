@@ -149,7 +149,7 @@ def test_calibration_shows_each_bin_in_the_colour_its_legend_names():
     legend = reliability.get_legend()
     handles = dict(zip(legend_texts(reliability), legend.legend_handles, strict=True))
     full_color = handles["accuracy in the bin"].get_facecolor()
-    light_color = handles["light: bin with < 1% of the examples (< 40)"].get_facecolor()
+    light_color = handles["light: < 1% of the examples (< 40)"].get_facecolor()
     assert full_color != light_color
     for left, count, accuracy, is_sparse in zip(bins.edges[:-1], bins.count, bins.accuracy, sparse, strict=True):
         if count:
@@ -157,7 +157,7 @@ def test_calibration_shows_each_bin_in_the_colour_its_legend_names():
             assert bar.get_height() == pytest.approx(accuracy)
             assert bar.get_facecolor() == (light_color if is_sparse else full_color)
             assert to_rgba(bar.get_facecolor())[3] == 1 and bar.get_alpha() in (None, 1)
-    gap_label = "the bin's mean confidence, and its gap to the accuracy"
+    gap_label = "mean confidence in the bin, gap to it"
     gap_color = to_rgba(handles[gap_label].get_color())
     gaps = [c for c in reliability.collections if np.allclose(c.get_colors()[0], gap_color)]
     levels = [s for c in gaps for s in c.get_segments() if s[0][1] == s[1][1]]  # horizontal: the mean confidence

@@ -186,13 +186,14 @@ def _draw_reliability(ax, bins: CalibrationBins, ece: float | None) -> None:
     (diagonal,) = ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="calibrated: accuracy = confidence")
     handles = [
         Patch(color=_ACCURACY_COLOR, label="accuracy in the bin"),
-        Line2D([], [], color=_GAP_COLOR, linewidth=2, label="the bin's mean confidence, and its gap to the accuracy"),
+        Line2D([], [], color=_GAP_COLOR, linewidth=2, label="mean confidence in the bin, gap to it"),
         diagonal,
     ]
     if sparse.any():
-        light = f"light: bin with < 1% of the examples (< {math.ceil(min_count)})"
+        light = f"light: < 1% of the examples (< {math.ceil(min_count)})"
         handles.insert(1, Patch(color=_SPARSE_COLOR, label=light))
-    ax.legend(handles=handles, loc="upper left", fontsize=8)
+    # Opaque: a bar seen through the legend would look like a light one.
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=1)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_ylabel("accuracy")
