@@ -157,10 +157,9 @@ def plot_evidence(
     for r, i in enumerate(rows):
         p, c = predicted[r], compared[r]
         sums = pixel_sums[r]
-        row_title, tile_titles = _row_texts(class_names, probs[i], sums, p, c, wrong[r], y is not None)
+        row_title, tile_titles = _row_texts(class_names, probs[i], sums, (p, c), wrong[r], y is not None, limits[r])
         color = "tab:red" if wrong[r] else "black"
-        scale = f"{row_title};  maps on ±{limits[r]:.3g} per pixel"
-        _title_row(ax, origins[4 * r : 4 * r + 4], shape, scale, tile_titles, color)
+        _title_row(ax, origins[4 * r : 4 * r + 4], shape, row_title, tile_titles, color)
         bars = _bars_axes(fig, ax, origins[4 * r], shape)
         _logit_bars(bars, bar_classes[r], sums, bias, class_names, xlim, labelled=r == len(rows) - 1)
         if wrong[r]:  # the true class in green, the wrong prediction in red
@@ -171,14 +170,16 @@ def plot_evidence(
     return saved(fig, path)
 
 
-def _row_texts(class_names, probs, sums, p, c, wrong, labelled):
-    """A row's title (the decision) and its tiles' titles (each map's sum)."""
+def _row_texts(class_names, probs, sums, classes, wrong, labelled, limit):
+    """A row's title (the decision, the maps' colour scale) and its tiles' titles (each map's sum)."""
+    p, c = classes
     predicted_text = f"predicted {class_names[p]} (p = {prob_text(probs[p])})"
     compared_text = f"{class_names[c]} (p = {prob_text(probs[c])})"
     if wrong:
         row_title = f"true {compared_text}  →  {predicted_text}"
     else:
         row_title = f"{'true and ' if labelled else ''}{predicted_text}; runner-up {compared_text}"
+    row_title += f";  maps on ±{limit:.3g} per pixel"
     tile_titles = [
         "image",
         f"{class_names[p]}: Σ = {sums[p]:+.2f}",
@@ -236,7 +237,8 @@ def _title_row(ax, origins, shape, row_title: str, tile_titles: Sequence[str], c
 
 
 def _bars_axes(fig, ax, origin, shape):
-    """An Axes for a row's bars, right of the mosaic, as high as the row's tiles."""
+    """An Axes for a row's bars, right of the mosaic, as high as the row's tiles: 0.95 inch for the class names,
+    2.1 inches of bars, the rest of _BARS_INCHES for the sums written out."""
     fig_width, fig_height = fig.get_size_inches()
     inches_per_pixel = _pixel_inches(ax)
     left, top = ax.get_position().x1 * fig_width, ax.get_position().y1 * fig_height
@@ -246,7 +248,7 @@ def _bars_axes(fig, ax, origin, shape):
 
 
 def _bar_limits(values: np.ndarray) -> tuple[float, float]:
-    """x limits that hold ``values`` with a margin, and room on the right for each bar's written sum."""
+    """x limits that hold ``values`` with a margin of 4% of their span on each side."""
     low, high = float(values.min()), float(values.max())
     span = (high - low) or 1.0
     return low - 0.04 * span, high + 0.04 * span
