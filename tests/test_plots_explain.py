@@ -8,6 +8,7 @@ import torch
 from _pictures import assert_png_of_the_figure, tile_arrays, tiles
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
+from matplotlib.text import Text
 
 import npsoftmax as nps
 from npsoftmax import plots
@@ -182,6 +183,20 @@ def test_a_model_without_mistakes_shows_its_first_examples_and_other_shapes_work
         plot_evidence(net, images, n=0, class_names=["a", "b", "c"])
 
 
+@pytest.mark.parametrize("scale", [1, 100], ids=["trained", "weights x100 (lr 100)"])
+def test_every_text_lies_inside_the_figure_whatever_the_logits(trained, scale):
+    net, X, y = trained
+    big = nps.SoftmaxRegression()
+    big.W[...], big.b[...] = scale * net.W, scale * net.b
+    fig = plot_evidence(big, X, y)
+    fig.to_png()
+    width, height = fig.bbox.width, fig.bbox.height
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_visible():
+            box = text.get_window_extent()
+            assert -1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1, text.get_text()
+
+
 def test_the_title_is_centred_and_the_legend_names_the_bars(trained):
     net, X, y = trained
     fig = plot_evidence(net, X, y)
@@ -207,7 +222,7 @@ def test_weights_by_epoch_one_row_per_epoch_in_order_on_one_scale_then_what_was_
     rows = [snapshots[epoch] for epoch in (1, 2, 5, 10)] + [snapshots[10] - snapshots[1]]
     limit = max(np.abs(W).max() for W in rows)
     assert (image.norm.vmin, image.norm.vmax, image.get_cmap().name) == (-limit, limit, "RdBu_r")
-    assert f"full red +{limit:.2g}, full blue −{limit:.2g}" in fig.get_suptitle()
+    assert f"full red +{limit:.2g}, full blue −{limit:.2g}" in fig.get_suptitle()  # limit < 10
     mosaic = image.get_array()
     assert [len(row) for row in tiles(mosaic)] == [10] * 5
     for tile, expected in zip(tile_arrays(mosaic), (W[:, c] for W in rows for c in range(10)), strict=True):
@@ -218,6 +233,8 @@ def test_weights_by_epoch_one_row_per_epoch_in_order_on_one_scale_then_what_was_
     assert texts[14] == "epoch 10\nminus epoch 1"
     assert "after epochs 1, 2, 5 and 10, on one colour scale" in fig.get_suptitle()
     assert "what epochs 2 to 10 added" in fig.get_suptitle()
+    two = plots.plot_weights_by_epoch({1: rows[0], 2: rows[1]})
+    assert "after epochs 1 and 2" in two.get_suptitle() and "what epoch 2 added" in two.get_suptitle()
 
 
 def test_weights_by_epoch_of_one_epoch_and_bad_input():

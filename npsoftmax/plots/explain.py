@@ -182,11 +182,16 @@ def _row_texts(class_names, probs, sums, classes, wrong, labelled, limit):
     row_title += f";  maps on ±{limit:.3g} per pixel"
     tile_titles = [
         "image",
-        f"{class_names[p]}: Σ = {sums[p]:+.2f}",
-        f"{class_names[c]}: Σ = {sums[c]:+.2f}",
-        f"difference: Σ = {sums[p] - sums[c]:+.2f}",
+        f"{class_names[p]}: Σ = {_signed(sums[p])}",
+        f"{class_names[c]}: Σ = {_signed(sums[c])}",
+        f"difference: Σ = {_signed(sums[p] - sums[c])}",
     ]
     return row_title, tile_titles
+
+
+def _signed(value: float) -> str:
+    """A sum in the picture, with its sign: two decimals, none from 100 on (the sums' room is 1.5 inches)."""
+    return f"{value:+.2f}" if abs(value) < 100 else f"{value:+.0f}"
 
 
 def _explained(probs: np.ndarray, y: np.ndarray | None, n: int):
@@ -268,7 +273,8 @@ def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim, labelled: bool
     right = xlim[1] + 0.03 * (xlim[1] - xlim[0])
     for position, total, bias_c, logit in zip(positions, sums, biases, logits, strict=True):
         sign = "−" if bias_c < 0 else "+"
-        ax.text(right, position, f"{total:+.2f} {sign} {abs(bias_c):.2f} = {logit:+.2f}", va="center", fontsize=8)
+        written = f"{_signed(total)} {sign} {_signed(abs(bias_c))[1:]} = {_signed(logit)}"
+        ax.text(right, position, written, va="center", fontsize=8)
     ax.set_yticks(positions, [class_names[c] for c in classes], fontsize=8)
     ax.set_xlim(*xlim)
     ax.set_ylim(-0.6, len(classes) - 0.4)
@@ -344,7 +350,9 @@ def plot_weights_by_epoch(
     n_pixels, k = weights[0].shape
     height, width = tile_shape(n_pixels, image_shape)
     rows = [w.astype(np.float64) for w in weights]
-    row_labels = [f"epoch {epoch}\nmax |w| {np.abs(w).max():.2g}" for epoch, w in zip(epochs, rows, strict=True)]
+    row_labels = [
+        f"epoch {epoch}\nmax |w| {_magnitude(np.abs(w).max())}" for epoch, w in zip(epochs, rows, strict=True)
+    ]
     if len(epochs) > 1:
         rows.append(rows[-1] - rows[0])
         row_labels.append(f"epoch {epochs[-1]}\nminus epoch {epochs[0]}")
@@ -362,10 +370,16 @@ def plot_weights_by_epoch(
         title = f"the templates after epoch {epochs[0]}"
     else:
         shown = ", ".join(str(epoch) for epoch in epochs[:-1]) + f" and {epochs[-1]}"
+        later = f"epoch {epochs[1]}" if len(epochs) == 2 else f"epochs {epochs[1]} to {epochs[-1]}"
         title = (
-            f"the templates after epochs {shown}, on one colour scale: they grow and sharpen; "
-            f"last row: what epochs {epochs[1]} to {epochs[-1]} added"
+            f"the templates after epochs {shown}, on one colour scale so that the rows compare; "
+            f"last row: what {later} added"
         )
-    scale = f"white 0, full red +{limit:.2g}, full blue −{limit:.2g}"
+    scale = f"white 0, full red +{_magnitude(limit)}, full blue −{_magnitude(limit)}"
     suptitle_at_top(fig, f"{title}\n(red: ink here raises the score, blue: lowers it; {scale})")
     return saved(fig, path)
+
+
+def _magnitude(value: float) -> str:
+    """A weight's size in a label: two significant digits, whole numbers from 10 on (not 1.5e+02)."""
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
