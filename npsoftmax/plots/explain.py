@@ -166,7 +166,7 @@ def plot_evidence(
             for label, cls in zip(bars.get_yticklabels(), bar_classes[r], strict=True):
                 label.set_color({c: "tab:green", p: "tab:red"}.get(cls, "black"))
     bars.set_xlabel("pixel sum + bias = logit", fontsize=8)
-    _evidence_heading(fig, ax)
+    _evidence_heading(fig)
     return saved(fig, path)
 
 
@@ -189,9 +189,10 @@ def _row_texts(class_names, probs, sums, classes, wrong, labelled, limit):
     return row_title, tile_titles
 
 
-def _signed(value: float) -> str:
-    """A sum in the picture, with its sign: two decimals, none from 100 on (the sums' room is 1.5 inches)."""
-    return f"{value:+.2f}" if abs(value) < 100 else f"{value:+.0f}"
+def _signed(value: float, sign: str = "+") -> str:
+    """A sum in the picture, with its sign (``sign="+"``) or without (``""``): two decimals, none from 100 on (the
+    sums' room is 1.5 inches)."""
+    return f"{value:{sign}.2f}" if abs(value) < 100 else f"{value:{sign}.0f}"
 
 
 def _explained(probs: np.ndarray, y: np.ndarray | None, n: int):
@@ -273,7 +274,7 @@ def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim, labelled: bool
     right = xlim[1] + 0.03 * (xlim[1] - xlim[0])
     for position, total, bias_c, logit in zip(positions, sums, biases, logits, strict=True):
         sign = "−" if bias_c < 0 else "+"
-        written = f"{_signed(total)} {sign} {_signed(abs(bias_c))[1:]} = {_signed(logit)}"
+        written = f"{_signed(total)} {sign} {_signed(abs(bias_c), sign='')} = {_signed(logit)}"
         ax.text(right, position, written, va="center", fontsize=8)
     ax.set_yticks(positions, [class_names[c] for c in classes], fontsize=8)
     ax.set_xlim(*xlim)
@@ -285,7 +286,7 @@ def _logit_bars(ax, classes, pixel_sums, bias, class_names, xlim, labelled: bool
         ax.spines[side].set_visible(False)
 
 
-def _evidence_heading(fig, ax) -> None:
+def _evidence_heading(fig) -> None:
     """The title, centred, and below it the legend of the bars."""
     suptitle_at_top(
         fig,
