@@ -22,8 +22,14 @@ CLASS_NAMES = list(nps.TEXT_LABELS)
 pytestmark = pytest.mark.filterwarnings("error")  # a picture that warns is a defect
 
 
+PUBLIC = ["Animator", "Figure", "in_notebook", "plot_curves", "plot_predictions", "plot_confusion", "plot_weights"]
+PUBLIC += ["plot_weights_by_epoch", "plot_calibration", "evidence", "plot_evidence", "confident_mistakes"]
+PUBLIC += ["plot_mistakes", "plot_sweep", "MAX_PANELS"]
+
+
 def test_the_package_keeps_every_public_name_and_the_roots_lazy_ones():
-    for name in plots.__all__:
+    assert sorted(plots.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
         assert getattr(plots, name) is not None
     assert nps.Animator is plots.Animator and nps.plot_evidence is plots.plot_evidence and nps.plots is plots
     for name in ("chapter", "evaluation", "explain"):
