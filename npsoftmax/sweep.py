@@ -224,7 +224,8 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
 def _draw(results: dict, out: Path) -> None:
     from .plots import plot_sweep  # matplotlib only now: a sweep starts without it
 
-    write_output(out / "sweep.png", plot_sweep(results, None).to_png(), durable=False)
+    ranked = rank_settings(results["runs"], results["selected_by"])
+    write_output(out / "sweep.png", plot_sweep(results, ranked, labels=LABELS).to_png(), durable=False)
 
 
 def _stop(exc: BaseException, results: dict, out: Path, n_configs: int) -> Stopped:

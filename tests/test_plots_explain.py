@@ -1,11 +1,14 @@
-"""The evidence behind a decision, on a model trained on the real Fashion-MNIST: each map W[:, c] * x is exact (its
-sum plus the bias is the model's logit, and it is PyTorch's input-times-gradient), and the picture shows it."""
+"""The explaining pictures. The evidence behind a decision, on a model trained on the real Fashion-MNIST: each map
+W[:, c] * x is exact (its sum plus the bias is the model's logit, and it is PyTorch's input-times-gradient), and the
+picture shows it, the bias with its sign. The templates as they learn, on one colour scale, with what was added."""
 
 import numpy as np
 import pytest
 import torch
+from _pictures import assert_png_of_the_figure, tile_arrays, tiles
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
+from matplotlib.text import Text
 
 import npsoftmax as nps
 from npsoftmax import plots
@@ -86,18 +89,20 @@ def test_evidence_takes_images_and_refuses_what_does_not_fit(trained):
         evidence(net, X[:2, :700], [0, 1])
 
 
-def row_tiles(fig, row, height=28, width=28):
+def row_tiles(fig, row):
     """The four RGBA tiles of ``row`` in plot_evidence's mosaic (image, predicted, compared, difference)."""
     mosaic = fig.axes[0].images[0].get_array()
-    gap_y = (mosaic.shape[0] - 3) // 3 - height  # three rows, 3 pixels below the last
-    y = row * (gap_y + height) + gap_y
-    return [mosaic[y : y + height, 3 + col * (width + 3) : 3 + col * (width + 3) + width] for col in range(4)]
+    return [mosaic[rows, cols] for rows, cols in tiles(mosaic)[row]]
+
+
+def bar_texts(bars):
+    return [text.get_text() for text in bars.texts]
 
 
 def test_the_picture_shows_the_most_confident_mistakes_with_their_exact_evidence(trained, tmp_path):
     net, X, y = trained
     fig = plot_evidence(net, X, y, path=tmp_path / "evidence.png")
-    assert (tmp_path / "evidence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_png_of_the_figure(tmp_path / "evidence.png", fig)
     probs = net.predict_proba(X)
     rows = plots.confident_mistakes(probs, y, 3)
     assert len(fig.axes) == 4  # one mosaic and one Axes of bars per row: cheap to draw
@@ -128,10 +133,22 @@ def test_the_picture_shows_the_most_confident_mistakes_with_their_exact_evidence
         class_maps = evidence(net, X[i : i + 1], [classes])[0]
         pixel_sums = class_maps.sum(axis=1)
         np.testing.assert_allclose([bar.get_width() for bar in sums], pixel_sums)
+        # Both from 0 with their sign: a negative bias reaches left of 0.
         np.testing.assert_allclose([bar.get_width() for bar in biases], net.b[classes])
-        np.testing.assert_allclose([bar.get_x() for bar in biases], pixel_sums)
+        assert [bar.get_x() for bar in (*sums, *biases)] == [0] * 2 * len(classes)
         ticks, zero = bars.get_lines()
         assert list(zero.get_xdata()) == [0, 0]
+        low, high = bars.get_xlim()
+        ends = np.r_[pixel_sums, net.b[classes], ticks.get_xdata()]
+        assert low < ends.min() and ends.max() < high and [t for t in bars.get_xticks() if low <= t <= high]
+        # The sum written out: the map's Σ (as its tile's title prints it), the bias, the logit.
+        for text, total, bias in zip(bar_texts(bars), pixel_sums, net.b[classes], strict=True):
+            assert text.startswith(f"{total:+.2f} {'−' if bias < 0 else '+'} {abs(bias):.2f} = ")
+        # ... and the map's Σ in its tile's title is the pixel sum the bar writes out.
+        map_titles = [t.get_text() for t in mosaic_ax.texts if ": Σ = " in t.get_text()][3 * r : 3 * r + 2]
+        for title, cls in zip(map_titles, (p, t), strict=True):
+            name, total = title.split(": Σ = ")
+            assert name == CLASS_NAMES[cls] and bar_texts(bars)[classes.index(cls)].startswith(f"{total} ")
         tolerance = (gamma(785, np.float32) + gamma(785, np.float64)) * (
             np.abs(class_maps).sum(axis=1) + np.abs(net.b[classes])
         )
@@ -157,10 +174,74 @@ def test_a_model_without_mistakes_shows_its_first_examples_and_other_shapes_work
     fig = plot_evidence(net, images, y, n=4, class_names=["a", "b", "c"])
     titles = [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("true and predicted")]
     assert len(titles) == 4
-    assert fig.axes[0].images[0].get_array().shape[1] == 4 * (6 + 3) + 3
+    assert [[tile.shape for tile in row_tiles(fig, r)] for r in range(4)] == [[(4, 6, 4)] * 4] * 4
     with pytest.raises(ValueError, match="class_names has 10 names but the model has 3 classes"):
         plot_evidence(net, images)
     with pytest.raises(ValueError, match="no example"):
         plot_evidence(net, images[:0], class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="n must be"):
         plot_evidence(net, images, n=0, class_names=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("scale", [1, 100], ids=["trained", "weights x100 (lr 100)"])
+def test_every_text_lies_inside_the_figure_whatever_the_logits(trained, scale):
+    net, X, y = trained
+    big = nps.SoftmaxRegression()
+    big.W[...], big.b[...] = scale * net.W, scale * net.b
+    fig = plot_evidence(big, X, y)
+    fig.to_png()
+    width, height = fig.bbox.width, fig.bbox.height
+    for text in fig.findobj(Text):
+        if text.get_text() and text.get_visible():
+            box = text.get_window_extent()
+            assert -1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1, text.get_text()
+
+
+def test_the_title_is_centred_and_the_legend_names_the_bars(trained):
+    net, X, y = trained
+    fig = plot_evidence(net, X, y)
+    (title,) = [text for text in fig.texts if text.get_text() == fig.get_suptitle()]
+    fig.to_png()
+    extent = title.get_window_extent()
+    assert (extent.x0 + extent.x1) / 2 == pytest.approx(fig.bbox.width / 2, abs=1)
+    (legend,) = fig.legends
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels[0].startswith("pixel sum") and labels[1].startswith("bias") and labels[2] == "logit"
+
+
+# --- the templates as they learn --------------------------------------------------------------------------------
+
+
+def test_weights_by_epoch_one_row_per_epoch_in_order_on_one_scale_then_what_was_added(tmp_path):
+    rng = np.random.default_rng(0)
+    snapshots = {epoch: rng.normal(scale=0.05 * epoch, size=(784, 10)) for epoch in (10, 1, 5, 2)}
+    fig = plots.plot_weights_by_epoch(snapshots, path=tmp_path / "weights_by_epoch.png")
+    assert_png_of_the_figure(tmp_path / "weights_by_epoch.png", fig)
+    (ax,) = fig.axes  # one mosaic: cheap to draw
+    (image,) = ax.images
+    rows = [snapshots[epoch] for epoch in (1, 2, 5, 10)] + [snapshots[10] - snapshots[1]]
+    limit = max(np.abs(W).max() for W in rows)
+    assert (image.norm.vmin, image.norm.vmax, image.get_cmap().name) == (-limit, limit, "RdBu_r")
+    assert f"full red +{limit:.2g}, full blue −{limit:.2g}" in fig.get_suptitle()  # limit < 10
+    mosaic = image.get_array()
+    assert [len(row) for row in tiles(mosaic)] == [10] * 5
+    for tile, expected in zip(tile_arrays(mosaic), (W[:, c] for W in rows for c in range(10)), strict=True):
+        np.testing.assert_allclose(tile, expected.reshape(28, 28), rtol=0, atol=1e-15)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:10] == CLASS_NAMES
+    assert texts[10:14] == [f"epoch {e}\nmax |w| {np.abs(snapshots[e]).max():.2g}" for e in (1, 2, 5, 10)]
+    assert texts[14] == "epoch 10\nminus epoch 1"
+    assert "after epochs 1, 2, 5 and 10, on one colour scale" in fig.get_suptitle()
+    assert "what epochs 2 to 10 added" in fig.get_suptitle()
+    two = plots.plot_weights_by_epoch({1: rows[0], 2: rows[1]})
+    assert "after epochs 1 and 2" in two.get_suptitle() and "what epoch 2 added" in two.get_suptitle()
+
+
+def test_weights_by_epoch_of_one_epoch_and_bad_input():
+    fig = plots.plot_weights_by_epoch({3: np.ones((4, 2))}, ["a", "b"])
+    assert [len(row) for row in tiles(fig.axes[0].images[0].get_array())] == [2]  # no change to show
+    assert "the templates after epoch 3" in fig.get_suptitle() and "epochs" not in fig.get_suptitle()
+    with pytest.raises(ValueError, match="snapshots is empty"):
+        plots.plot_weights_by_epoch({})
+    with pytest.raises(ValueError, match="one shape"):
+        plots.plot_weights_by_epoch({1: np.zeros((784, 10)), 2: np.zeros((16, 10))})
