@@ -154,7 +154,8 @@ class MinibatchIter:
 
 def checked_batches(batches: Iterable, W: np.ndarray, b: np.ndarray) -> Iterable:
     """``batches`` of ``(X, y)`` for a model of weights ``W`` and ``b``, each batch checked and converted as
-    :func:`npsoftmax.loss_and_grad` checks its input; a :class:`MinibatchIter`'s, valid by construction, as they are.
+    :func:`npsoftmax.loss_and_grad` checks its input; a :class:`MinibatchIter`'s, valid by construction, as they are
+    (checking them would cost about 20 ms an epoch of Fashion-MNIST, a sixth of it).
 
     Raises (as the batches are read)
     ------

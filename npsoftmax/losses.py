@@ -51,15 +51,10 @@ def _row_max(Z: np.ndarray, axis: int) -> np.ndarray:
     ``-inf`` or ``+inf`` would turn the shift itself into ``inf - inf = nan``; shifting such a row by 0
     lets ``exp`` give the IEEE answer instead.
     """
-    m = _max_of_rows(Z) if Z.ndim == 2 and axis == 1 else Z.max(axis=axis, keepdims=True)
+    m = Z.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(Z.dtype, copy=False)
     return m
-
-
-def _max_of_rows(Z: np.ndarray) -> np.ndarray:
-    """``Z.max(axis=1, keepdims=True)`` of 2-D ``Z``, read at the argmax: 2-3 ms less a training epoch."""
-    return Z[np.arange(len(Z)), Z.argmax(axis=1)][:, None]
 
 
 def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
