@@ -101,7 +101,7 @@ def epoch_table(run: Callable[[], object]) -> list[tuple[str, str, int]]:
     return rows
 
 
-def one_epoch() -> None:
+def one_epoch() -> Callable[[], object]:
     """One pass of d2l's call over 1,000 synthetic images in batches of 256 (the last one partial)."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(1000, 28, 28), dtype=np.uint8)
