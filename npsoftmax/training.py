@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def run_seeds(seed: int | None) -> tuple[int, int]:
 
 
 class History(list):
-    """``train_ch3``'s per-epoch records (a list of dicts), shown in one line rather than a page of dicts.
+    """The per-epoch records of ``fit_epochs`` (and ``train_ch3``), a list of dicts shown in one line.
 
     With early stopping, ``best_epoch`` is the epoch whose weights the model holds and ``stopped_early`` says
     whether training ended before ``num_epochs``.
@@ -174,7 +174,8 @@ def fit_epochs(
     """Train for ``num_epochs`` with :func:`train_epoch_ch3`, evaluating after each epoch; draws nothing.
 
     The six positional arguments are d2l's ``train_ch3``'s; ``updater`` is an :class:`npsoftmax.optim.Updater`.
-    Training and evaluation run their matrix products on one BLAS thread (see :func:`npsoftmax._blas.one_blas_thread`).
+    Training and evaluation run their small matrix products on one BLAS thread: two stall whenever another
+    process holds the second core.
 
     Keyword-only extras:
 
@@ -247,7 +248,7 @@ def fit_epochs(
 def _check_reiterable(**iterables: Iterable | None) -> None:
     """Refuse a one-shot iterator (``iter(x) is x``, such as a generator): it would be empty from epoch 2 on."""
     for name, iterable in iterables.items():
-        if iterable is not None and iter(iterable) is iterable:
+        if isinstance(iterable, Iterator):  # asked without calling iter(), which may start work (a DataLoader's)
             raise ValueError(
                 f"{name} is a one-shot iterator ({type(iterable).__name__}), empty after one epoch; pass a list of "
                 f"(X, y) batches, a MinibatchIter, or the iterators of load_data_fashion_mnist"
