@@ -157,10 +157,11 @@ def checked_batches(batches: Iterable, W: np.ndarray, b: np.ndarray) -> Iterable
     :func:`npsoftmax.loss_and_grad` checks its input; a :class:`MinibatchIter`'s, valid by construction, as they are
     (checking them would cost about 20 ms an epoch of Fashion-MNIST, a sixth of it).
 
-    Raises (as the batches are read)
+    Raises
     ------
     ValueError, TypeError
-        A batch that does not fit the model (see :func:`npsoftmax.validation.check_problem`).
+        As the batches are read: a batch that does not fit the model (see
+        :func:`npsoftmax.validation.check_problem`).
     """
     if isinstance(batches, MinibatchIter):
         return batches
