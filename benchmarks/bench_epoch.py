@@ -132,6 +132,9 @@ def npsoftmax_system(settings: Settings) -> tuple[Epoch, Accuracy]:
         )
     net = nps.SoftmaxRegression(784, NUM_CLASSES, seed=SEED, dtype=settings.dtype)
     updater = nps.SGD(net.params, lr=LR)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")  # as fit_epochs runs its epochs (this process runs no other system)
     return (
         lambda: nps.train_epoch_ch3(net, train_iter, nps.cross_entropy, updater),
         lambda: nps.evaluate_accuracy(net, test_iter),

@@ -9,6 +9,7 @@ matplotlib is imported only when a picture is drawn (``Animator``, ``plot_eviden
 """
 
 from . import _signals  # noqa: F401 - first: a command's signals are handled while the rest imports
+from .ch3 import predict_ch3, train_ch3
 from .data import (
     FASHION_MNIST,
     TEXT_LABELS,
@@ -40,7 +41,7 @@ from .losses import (
 from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
 from .optim import SGD, Updater, constant_lr, cosine_lr
-from .training import History, TrainingDiverged, predict_ch3, train_ch3, train_epoch_ch3
+from .training import EarlyStopping, History, TrainingDiverged, fit_epochs, train_epoch_ch3
 
 __version__ = "0.1.0"
 
@@ -66,6 +67,8 @@ __all__ = [
     "constant_lr",
     "cosine_lr",
     "train_epoch_ch3",
+    "fit_epochs",
+    "EarlyStopping",
     "train_ch3",
     "predict_ch3",
     "History",

@@ -14,7 +14,7 @@ keep their dtype.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -34,7 +34,6 @@ __all__ = [
     "cross_entropy",
     "naive_cross_entropy",
     "loss_and_grad",
-    "GradientBuffers",
     "CrossEntropyLoss",
 ]
 
@@ -50,16 +49,9 @@ def _row_max(Z: np.ndarray, axis: int) -> np.ndarray:
 
     Subtracting the max keeps every ``exp`` argument <= 0, so nothing overflows. A row whose max is
     ``-inf`` or ``+inf`` would turn the shift itself into ``inf - inf = nan``; shifting such a row by 0
-    lets ``exp`` give the IEEE answer instead. The max is read at the argmax: for the short rows of logits
-    (10 classes) NumPy's ``max(axis=1)`` is several times slower than ``argmax`` plus a gather. The gather of
-    rows of a 2-D array, the logits of every call in this package, indexes the flattened array: 4 ms less an
-    epoch than ``take_along_axis``, which builds a 2-D index at every call; the same values.
+    lets ``exp`` give the IEEE answer instead.
     """
-    if Z.ndim == 2 and axis in (1, -1) and Z.flags.c_contiguous:
-        n, k = Z.shape
-        m = Z.reshape(-1).take(np.arange(0, n * k, k) + Z.argmax(axis=1)).reshape(n, 1)
-    else:
-        m = np.take_along_axis(Z, Z.argmax(axis=axis, keepdims=True), axis=axis)
+    m = Z.max(axis=axis, keepdims=True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(Z.dtype, copy=False)
     return m
@@ -91,11 +83,11 @@ def log_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
     return _log_softmax(Z, axis)
 
 
-def _log_softmax(Z: np.ndarray, axis: int, out: np.ndarray | None = None) -> np.ndarray:
-    """:func:`log_softmax` of a checked float array, into ``out`` (of ``Z``'s shape) when given."""
+def _log_softmax(Z: np.ndarray, axis: int) -> np.ndarray:
+    """:func:`log_softmax` of a checked float array."""
     with np.errstate(over="ignore"):  # a difference below the dtype's range rounds to -inf, as it should
-        shifted = np.subtract(Z, _row_max(Z, axis), out=out)
-    return np.subtract(shifted, np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)), out=shifted)
+        shifted = Z - _row_max(Z, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
@@ -196,34 +188,6 @@ def _reduce(losses: np.ndarray, reduction: Reduction):
 # The model's loss and its gradient: the one home of the backward pass.
 
 
-class GradientBuffers(NamedTuple):
-    """Arrays :func:`loss_and_grad` computes into (``out=``), made once for a whole pass of batches.
-
-    A training loop makes them with :meth:`empty` for its largest batch and passes them to every call; a
-    batch of ``n`` rows uses their first ``n`` rows. What the call returns (``dW``, ``db``, ``logits``) are
-    then views into them, valid until the next call with the same buffers.
-    """
-
-    logits: np.ndarray  # (max_rows, k)
-    log_probs: np.ndarray  # (max_rows, k)
-    dlogits: np.ndarray  # (max_rows, k)
-    dW: np.ndarray  # (d, k)
-    db: np.ndarray  # (k,)
-    rows: np.ndarray  # 0 .. max_rows - 1, int64: the row of each example's label
-
-    @classmethod
-    def empty(cls, max_rows: int, W: np.ndarray) -> GradientBuffers:
-        """Buffers for batches of up to ``max_rows`` examples and weights like ``W`` (d, k), in its dtype."""
-        max_rows = check_scalar(max_rows, "max_rows", int, min_val=1)
-        n_classes = W.shape[1]
-        return cls(
-            *(np.empty((max_rows, n_classes), W.dtype) for _ in range(3)),
-            np.empty_like(W),
-            np.empty(n_classes, W.dtype),
-            np.arange(max_rows),
-        )
-
-
 def loss_and_grad(
     X: ArrayLike,
     y: ArrayLike,
@@ -234,7 +198,6 @@ def loss_and_grad(
     naive: bool = False,
     check_input: bool = True,
     return_logits: bool = False,
-    out: GradientBuffers | None = None,
 ):
     r"""Mean cross-entropy of ``softmax(X @ W + b)`` plus ``weight_decay / 2 * ||W||^2``, and its gradient.
 
@@ -257,9 +220,6 @@ def loss_and_grad(
         for NaN itself.
     return_logits : bool, default False
         Also return the forward pass's logits (n, k), e.g. to count correct predictions without a second GEMM.
-    out : GradientBuffers or None, default None
-        Compute into these arrays instead of new ones (see :class:`GradientBuffers`): the same operations in
-        the same order, so the same numbers bit for bit. The training loop passes one set for every batch.
 
     Returns
     -------
@@ -273,8 +233,7 @@ def loss_and_grad(
     ------
     ValueError
         Shapes of X, W, b, y that do not fit, a non-integer label array, a label outside ``[0, k)``,
-        NaN or infinity in X, W or b, a negative or non-finite ``weight_decay``, ``out`` of another dtype or
-        too few rows for the batch.
+        NaN or infinity in X, W or b, a negative or non-finite ``weight_decay``.
     TypeError
         Complex or non-numeric X, W or b.
 
@@ -299,36 +258,22 @@ def loss_and_grad(
     if check_input:
         weight_decay = check_scalar(weight_decay, "weight_decay", float, min_val=0)
         X, y, W, b = check_problem(X, y, W, b)
-    else:
-        X = X.reshape(X.shape[0], -1)
-    n, k = X.shape[0], W.shape[1]
-    if out is None:
-        out = GradientBuffers.empty(n, W)
-    elif check_input:
-        _check_buffers(out, n, W)
-    # Each example's label as an index into the flattened (n, k) arrays: one 1-D gather for the loss and one
-    # scatter for the gradient, cheaper than indexing by (row, label) pairs.
-    at_label = out.rows[:n] * k + y
+    X = X.reshape(len(X), -1)
+    n, examples = len(X), np.arange(len(X))
 
-    # Forward: logits, log-probabilities, the mean loss over the batch.
-    logits = np.matmul(X, W, out=out.logits[:n])
-    logits += b
-    if naive:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_probs = np.log(naive_softmax(logits), out=out.log_probs[:n])
-    else:
-        log_probs = _log_softmax(logits, 1, out=out.log_probs[:n])
-    # The mean, as .mean() computes it (a sum, then a division in the dtype), without its costly Python wrapper.
-    loss = -log_probs.take(at_label).sum() / log_probs.dtype.type(n)
+    # Forward: the logits, their log-softmax (log-sum-exp), the mean loss over the batch.
+    logits = X @ W + b
+    log_probs = _naive_log_softmax(logits) if naive else _log_softmax(logits, 1)
+    loss = -log_probs[examples, y].sum() / n
     if weight_decay:
         loss += W.dtype.type(0.5 * weight_decay) * np.vdot(W, W)
 
-    # Backward: dL/dlogits = (softmax(logits) - onehot(y)) / n, then through logits = X W + b.
-    dlogits = np.exp(log_probs, out=out.dlogits[:n])
-    dlogits.reshape(-1)[at_label] -= 1
+    # Backward (see Notes): dL/dlogits = (softmax(logits) - onehot(y)) / n, then through logits = X W + b.
+    dlogits = np.exp(log_probs)
+    dlogits[examples, y] -= 1
     dlogits /= n
-    dW = np.matmul(X.T, dlogits, out=out.dW)
-    db = np.sum(dlogits, axis=0, out=out.db)
+    dW = X.T @ dlogits
+    db = dlogits.sum(axis=0)
     if weight_decay:
         dW += W.dtype.type(weight_decay) * W
 
@@ -337,22 +282,10 @@ def loss_and_grad(
     return loss, dW, db
 
 
-def _check_buffers(out: GradientBuffers, n: int, W: np.ndarray) -> None:
-    """``out`` fits a batch of ``n`` examples for weights ``W``, in their dtype."""
-    if not isinstance(out, GradientBuffers):
-        raise ValueError(
-            f"out must be a GradientBuffers, such as GradientBuffers.empty(batch_size, W), got {out!r:.60}"
-        )
-    k = W.shape[1]
-    per_row = (out.logits, out.log_probs, out.dlogits)
-    fits = all(a.shape == (len(out.rows), k) for a in per_row) and out.dW.shape == W.shape and out.db.shape == (k,)
-    if not fits or len(out.rows) < n or any(a.dtype != W.dtype for a in (*per_row, out.dW, out.db)):
-        raise ValueError(
-            f"out holds buffers for {len(out.rows)} rows of {out.logits.shape[1:]} {out.logits.dtype} logits, but the "
-            f"batch has {n} rows of ({k},) {W.dtype} logits; make it with GradientBuffers.empty(batch_size, W)"
-        )
-    if not all(a.flags.c_contiguous for a in per_row):  # the labels are indexed in the flattened rows
-        raise ValueError("out's logits, log_probs and dlogits must be C-contiguous, as GradientBuffers.empty makes")
+def _naive_log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``log(naive_softmax(logits))``, d2l's formulas, with their NaN and -inf kept silently: they are the lesson."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(naive_softmax(logits))
 
 
 @dataclass(frozen=True)

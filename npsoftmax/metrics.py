@@ -14,6 +14,7 @@ from .losses import cross_entropy
 from .validation import check_float_array, check_scalar, check_scores
 
 __all__ = [
+    "TrainingDiverged",
     "accuracy",
     "confident_mistakes",
     "Accumulator",
@@ -37,15 +38,9 @@ __all__ = [
 EVAL_BATCH_SIZE = 8192
 
 
-def _predicted_labels(y_hat: ArrayLike, n: int) -> np.ndarray:
-    y_hat = np.asarray(y_hat)
-    if y_hat.ndim == 2:
-        if y_hat.shape[0] != n:
-            raise ValueError(f"y_hat has {y_hat.shape[0]} rows but y has {n} labels; they must match")
-        return y_hat.argmax(axis=1)
-    if y_hat.shape != (n,):
-        raise ValueError(f"y_hat must be scores (n, k) or labels (n,) with n = {n}, got shape {y_hat.shape}")
-    return y_hat
+class TrainingDiverged(RuntimeError):
+    """The loss, the parameters or the logits became NaN or infinite: wherever it is first seen, in a training
+    batch or in an evaluation, the model has diverged."""
 
 
 def accuracy(y_hat: ArrayLike, y: ArrayLike) -> int:
@@ -57,10 +52,15 @@ def accuracy(y_hat: ArrayLike, y: ArrayLike) -> int:
         Scores or probabilities (the argmax of each row is the prediction), or predicted labels.
     y : array_like of int, shape (n,)
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D labels, got shape {y.shape}")
-    return int(np.count_nonzero(_predicted_labels(y_hat, y.shape[0]) == y))
+    y_hat, y = np.asarray(y_hat), np.asarray(y)
+    predicted = y_hat.argmax(axis=1) if y_hat.ndim == 2 else y_hat
+    if y.ndim != 1 or predicted.shape != y.shape:
+        rows = len(y_hat) if y_hat.ndim else 0
+        raise ValueError(
+            f"y_hat must be scores (n, k) or labels (n,) for labels y of shape (n,); y_hat has {rows} rows but y has "
+            f"{y.size} labels (shapes {y_hat.shape} and {y.shape})"
+        )
+    return int(np.count_nonzero(predicted == y))
 
 
 class Accumulator:
@@ -87,27 +87,50 @@ def eval_batches(data_iter: Iterable) -> Iterable:
     return resize(EVAL_BATCH_SIZE, shuffle=False) if resize is not None else data_iter
 
 
+def _overflow_reported_as_divergence() -> np.errstate:
+    """Overflow in the logits is silent: :func:`_finite_scores` reports it once, as :class:`TrainingDiverged`."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+def _finite_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores`` if all are finite; a model whose logits overflowed has diverged (:class:`TrainingDiverged`)."""
+    if not np.isfinite(scores).all():
+        n_bad = int(np.size(scores) - np.count_nonzero(np.isfinite(scores)))
+        raise TrainingDiverged(f"the model's logits became NaN or infinite ({n_bad} of them) in evaluation")
+    return scores
+
+
 def evaluate_accuracy(net: Callable[[np.ndarray], np.ndarray], data_iter: Iterable) -> float:
     """Fraction of examples in ``data_iter`` that ``net`` (returning scores (n, k)) classifies correctly.
 
     With npsoftmax's loaders the data is read in batches of :data:`EVAL_BATCH_SIZE` whatever the iterator's
     own batch size; any other iterable of ``(X, y)`` pairs is read as it comes.
+
+    Raises
+    ------
+    TrainingDiverged
+        ``net`` gives NaN or infinite scores: its weights are too large for its dtype.
+    ValueError
+        ``data_iter`` yields no examples.
     """
     metric = Accumulator(2)
-    with one_blas_thread():
+    with one_blas_thread(), _overflow_reported_as_divergence():
         for X, y in eval_batches(data_iter):
-            metric.add(accuracy(net(X), y), len(y))
+            metric.add(accuracy(_finite_scores(net(X)), y), len(y))
     if metric[1] == 0:
         raise ValueError("data_iter yielded no examples")
     return metric[0] / metric[1]
 
 
 def evaluate_loss_and_accuracy(net: Callable[[np.ndarray], np.ndarray], data_iter: Iterable) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``net`` (returning logits (n, k)) over ``data_iter``."""
+    """Mean cross-entropy and accuracy of ``net`` (returning logits (n, k)) over ``data_iter``.
+
+    Batches as :func:`evaluate_accuracy` reads them; it raises what :func:`evaluate_accuracy` raises.
+    """
     metric = Accumulator(3)
-    with one_blas_thread():
+    with one_blas_thread(), _overflow_reported_as_divergence():
         for X, y in eval_batches(data_iter):
-            logits = net(X)
+            logits = _finite_scores(net(X))
             metric.add(cross_entropy(logits, y, reduction="sum"), accuracy(logits, y), len(y))
     if metric[2] == 0:
         raise ValueError("data_iter yielded no examples")

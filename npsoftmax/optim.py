@@ -83,7 +83,7 @@ class SGD:
                 )
         self.lr = lr
         self.momentum = momentum
-        self._velocity = [np.zeros_like(p) for p in self.params] if momentum else None
+        self._velocity = [np.zeros_like(p) if momentum else None for p in self.params]
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Apply one update from ``grads``, one per parameter, of the parameters' shapes and in their order.
@@ -92,18 +92,16 @@ class SGD:
         gradients of the parameters' shapes. A different count is refused before anything is updated.
         """
         if len(grads) != len(self.params):
+            shapes = [p.shape for p in self.params]
             raise ValueError(
-                f"step needs one gradient per parameter, {len(self.params)} of shapes "
-                f"{[p.shape for p in self.params]}, got {len(grads)}"
+                f"step needs one gradient per parameter, {len(shapes)} of shapes {shapes}, got {len(grads)}"
             )
-        if self._velocity is None:
-            for param, grad in zip(self.params, grads, strict=True):
-                param -= param.dtype.type(self.lr) * grad
-            return
         for param, grad, velocity in zip(self.params, grads, self._velocity, strict=True):
-            velocity *= velocity.dtype.type(self.momentum)
-            velocity += grad
-            param -= param.dtype.type(self.lr) * velocity
+            if self.momentum:
+                velocity *= velocity.dtype.type(self.momentum)
+                velocity += grad
+                grad = velocity
+            param -= param.dtype.type(self.lr) * grad
 
     __call__ = step
 

@@ -24,12 +24,13 @@ except ImportError as exc:
         "npsoftmax.sklearn needs scikit-learn 1.6 or later, which is not installed: pip install 'npsoftmax[sklearn]'"
     ) from exc
 
+from ._blas import one_blas_thread
 from .loader import split_seed, stratified_split
 from .losses import CrossEntropyLoss, log_softmax, softmax
 from .metrics import evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
 from .optim import SCHEDULES, SGD
-from .training import TrainingDiverged, run_seeds, train_epoch_ch3
+from .training import EarlyStopping, TrainingDiverged, run_seeds, train_epoch_ch3
 
 __all__ = ["SoftmaxClassifier"]
 
@@ -181,21 +182,17 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
             validation = [(X[val_idx], codes[val_idx])]
             X, codes = X[train_idx], codes[train_idx]
         self.validation_loss_curve_ = [] if validation else None
-        best = {"loss": np.inf, "epoch": 0, "params": None}
+        stopping = EarlyStopping(self.n_iter_no_change) if validation else None
         for epoch in range(self.max_iter):
             self._train_epoch(X, codes, SCHEDULES[self.schedule](self.lr, epoch, self.max_iter))
-            if validation is None:
+            if stopping is None:
                 continue
-            val_loss = evaluate_loss_and_accuracy(self._net, validation)[0]
+            val_loss = evaluate_loss_and_accuracy(self._net, validation)[0]  # TrainingDiverged if it overflows
             self.validation_loss_curve_.append(val_loss)
-            if val_loss < best["loss"]:
-                best = {"loss": val_loss, "epoch": epoch + 1, "params": [p.copy() for p in self._net.params]}
-            elif epoch + 1 - best["epoch"] >= self.n_iter_no_change:
+            if stopping.update(epoch + 1, val_loss, self._net.params):
                 break
-        if validation is not None:
-            for param, saved in zip(self._net.params, best["params"], strict=True):
-                param[...] = saved
-            self.best_iter_ = best["epoch"]
+        if stopping is not None:
+            self.best_iter_ = stopping.restore(self._net.params)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -257,9 +254,10 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         """One pass of :func:`npsoftmax.train_epoch_ch3` over ``X`` in shuffled batches, at ``lr``."""
         self._updater.lr = lr
         try:
-            loss, acc = train_epoch_ch3(
-                self._net, self._batches(X, codes), self._loss, self._updater, check_input=False
-            )
+            with one_blas_thread():  # the loop's small products, as fit_epochs runs them
+                loss, acc = train_epoch_ch3(
+                    self._net, self._batches(X, codes), self._loss, self._updater, check_input=False
+                )
         except TrainingDiverged as exc:
             raise TrainingDiverged(
                 f"{exc} in epoch {self.n_iter_ + 1} at lr {lr:g}; lower lr, or standardize X "

@@ -41,6 +41,7 @@ from ._io import TEMP_PREFIX
 from ._painter import Painter, Picture, background_pictures, painter, render
 from ._run import OutputError, output_error, provenance, settings_of, write_json, write_output
 from ._signals import held, signal_of, stop_on_signals
+from .ch3 import train_ch3
 from .data import FASHION_MNIST, Dataset, DataUnavailableError, mirrors_from_env
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss, softmax
@@ -54,7 +55,7 @@ from .metrics import (
 )
 from .model import SoftmaxRegression
 from .optim import SCHEDULES, SGD
-from .training import History, TrainingDiverged, run_seeds, train_ch3
+from .training import History, TrainingDiverged, run_seeds
 
 __all__ = ["Config", "PRESETS", "OUTPUTS", "Setup", "build", "fit", "run", "main"]
 
@@ -434,7 +435,7 @@ def _finish(
     pictures = {
         "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
         "predictions.png": Picture(
-            "npsoftmax.training.predict_ch3",
+            "npsoftmax.ch3.predict_ch3",
             (net, [test_iter.examples(np.arange(min(n_shown, len(labels))))]),  # the first, as test_iter gives them
             {"n": n_shown, "class_names": names},
         ),

@@ -8,6 +8,7 @@ from conftest import REAL_DATA
 
 import npsoftmax as nps
 import npsoftmax.data
+import npsoftmax.loader
 from npsoftmax.loader import DataIters, normalize_contrast, pixel_stats, stratified_split
 
 
@@ -274,27 +275,24 @@ def test_batches_are_bit_identical_to_a_plain_loop(batch_size, options):
 
 @pytest.mark.parametrize("batch_size", [1, 100, 256, 2500, 4000])
 @pytest.mark.parametrize("shuffle", [True, False])
-def test_a_batch_is_valid_until_the_next_one_is_requested(batch_size, shuffle):
+def test_every_batch_stays_valid_after_the_next_one_is_requested(batch_size, shuffle):
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, size=(2500, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, size=2500)
     data_iter = nps.MinibatchIter(images, labels, batch_size, shuffle=shuffle, seed=0)
     expected = reference_passes(images, labels, batch_size, 1, shuffle=shuffle, seed=0)[0]
     batches = iter(data_iter)
-    previous = None
-    for X_ref, y_ref in expected:
-        if previous is not None:
-            # Until the next batch is asked for, the current one holds ...
-            X_prev, y_prev, X_prev_ref, y_prev_ref = previous
-            np.testing.assert_array_equal(X_prev, X_prev_ref)
-            np.testing.assert_array_equal(y_prev, y_prev_ref)
+    kept = []
+    for _ in expected:
         X, y = next(batches)
-        if previous is not None:
-            # ... and then its buffer carries the next batch: a batch to keep is copied.
-            assert np.shares_memory(X, previous[0]) and np.shares_memory(y, previous[1])
-        previous = X, y, X_ref, y_ref
+        for X_kept, y_kept in kept:  # nothing a later batch is made into
+            assert not np.shares_memory(X, X_kept) and not np.shares_memory(y, y_kept)
+        kept.append((X, y))
     with pytest.raises(StopIteration):
         next(batches)
+    for (X, y), (X_ref, y_ref) in zip(kept, expected, strict=True):
+        np.testing.assert_array_equal(X, X_ref, strict=True)
+        np.testing.assert_array_equal(y, y_ref, strict=True)
 
 
 def test_a_pass_is_one_generator_in_the_calling_thread(data):
@@ -366,7 +364,7 @@ def test_stratified_split_needs_an_example_of_each_class_on_each_side(labels, fr
 
 @pytest.fixture
 def fake_fashion_mnist(monkeypatch):
-    """npsoftmax.data.load replaced by 2000 training and 300 test images; the calls it got."""
+    """npsoftmax.data.load, as the loader calls it, replaced by 2000 training and 300 test images; the calls it got."""
     rng = np.random.default_rng(4)
     arrays = (
         rng.integers(0, 256, size=(2000, 28, 28), dtype=np.uint8),
@@ -380,7 +378,7 @@ def fake_fashion_mnist(monkeypatch):
         calls.append({"dataset": dataset, "root": root, "download": download, "mirrors": mirrors, "quiet": quiet})
         return npsoftmax.data.LoadedData(*arrays, source=f"the files of {root}")
 
-    monkeypatch.setattr(npsoftmax.data, "load", load)
+    monkeypatch.setattr(npsoftmax.loader, "load", load)
     return arrays, calls
 
 

@@ -254,6 +254,42 @@ def test_unchecked_fast_path_is_the_checked_computation(dtype):
         assert loss.dtype == dW.dtype == logits.dtype == dtype
 
 
+def plain_loss_and_grad(X, y, W, b, weight_decay=0.0, naive=False):
+    """The textbook computation, NumPy's plainest calls in the order the derivation gives them: the row max by
+    ``max``, the labels indexed by (row, label) pairs, every array a new one."""
+    n = len(X)
+    X = X.reshape(n, -1)
+    logits = X @ W + b
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if naive:
+            log_probs = np.log(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+        else:
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[np.arange(n), y].sum() / n + W.dtype.type(0.5 * weight_decay) * np.vdot(W, W)
+    dlogits = np.exp(log_probs)
+    dlogits[np.arange(n), y] -= 1
+    dlogits /= n
+    return loss, X.T @ dlogits + W.dtype.type(weight_decay) * W, dlogits.sum(axis=0), logits
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [{}, {"naive": True}, {"weight_decay": 3e-3}])
+@pytest.mark.parametrize("check_input", [True, False])
+def test_loss_and_grad_gives_the_plain_computations_bits(dtype, options, check_input):
+    # Full batches, then a partial one, of images as a loader gives them: the same operations on the same
+    # arrays, so the same bits on any machine, whatever the fast path does in between.
+    X, y, W, b = make_problem(600, 784, 10, dtype, scale=0.1)
+    images = X.reshape(600, 1, 28, 28)
+    for start in (0, 256, 512):
+        batch = images[start : start + 256], y[start : start + 256]
+        got = nps.loss_and_grad(*batch, W, b, **options, check_input=check_input, return_logits=True)
+        expected = plain_loss_and_grad(*batch, W, b, **options)
+        for got_array, expected_array in zip(got, expected, strict=True):
+            assert np.asarray(got_array).dtype == dtype
+            np.testing.assert_array_equal(got_array, expected_array, strict=True)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Properties (hypothesis)
 
@@ -438,7 +474,7 @@ def test_empty_batches_sum_to_zero_without_a_warning_and_have_no_mean():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_row_max_of_2d_logits_is_the_general_one_bit_for_bit(dtype):
-    # Rows of a C-contiguous 2-D array take a flat gather; every other layout the general take_along_axis.
+    # Rows of a 2-D array, of a 3-D one and columns of a Fortran-ordered one: the same softmax, bit for bit.
     rng = np.random.default_rng(0)
     Z = (rng.normal(size=(257, 10)) * 40).astype(dtype)
     Z[3] = -np.inf

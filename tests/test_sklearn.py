@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -284,6 +285,16 @@ def test_divergence_says_what_to_do(small) -> None:
     X, y = small
     with pytest.raises(TrainingDiverged, match=r"in epoch \d+ at lr 1e\+30; lower lr, or standardize X"):
         SoftmaxClassifier(lr=1e30, random_state=0).fit(X * 255, y)
+
+
+def test_a_divergence_first_seen_in_the_early_stopping_validation_is_a_divergence(small) -> None:
+    """One batch of every example at lr 1e38: the batch's loss and the weights after it are finite, the logits
+    of the held-out examples overflow; under warnings as errors too."""
+    X, y = small
+    clf = SoftmaxClassifier(lr=1e38, batch_size=len(X), early_stopping=True, random_state=0)
+    with warnings.catch_warnings(), pytest.raises(TrainingDiverged, match="logits became NaN or infinite"):
+        warnings.simplefilter("error")
+        clf.fit(X, y)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, "float64", np.float32, "float32"])

@@ -234,7 +234,7 @@ def test_ctrl_c_while_the_pictures_are_drawn_keeps_the_trained_model(tmp_path, s
         raise KeyboardInterrupt
 
     monkeypatch.setenv("NPSOFTMAX_BACKGROUND_PICTURES", "0")  # drawn here, where the patch applies
-    monkeypatch.setattr(nps.training, "predict_ch3", interrupted)
+    monkeypatch.setattr(nps.ch3, "predict_ch3", interrupted)
     out = tmp_path / "run"
     status, _, stderr = run_main(["--out", str(out), "--epochs", "2"], capsys)
     assert status == 130 and stderr.count("\n") == 1

@@ -1,41 +1,30 @@
-"""The chapter's training functions, on small synthetic images: train_epoch_ch3, train_ch3, predict_ch3, Animator."""
+"""The training loop, which draws nothing: train_epoch_ch3, fit_epochs and EarlyStopping, on small synthetic images."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
-from pathlib import Path
 
-import matplotlib.image
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+from _scripts import REPO, load_script
+from _synthetic import synthetic_iters
 from threadpoolctl import threadpool_limits
 
 import npsoftmax as nps
-from npsoftmax.plots import in_notebook
+from npsoftmax.ch3 import train_ch3
+from npsoftmax.training import EarlyStopping, fit_epochs
 
 HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 
-
-def separable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` uint8 28x28 images of ten classes under noise: class ``c`` lights rows ``2c+2 .. 2c+6``."""
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n) % 10)
-    images = rng.integers(0, 80, size=(n, 28, 28), dtype=np.uint8)
-    for c in range(10):
-        images[labels == c, 2 * c + 2 : 2 * c + 7] += 150
-    return images, labels
+# The loop, and d2l's train_ch3 over it: both refuse what the loop refuses, before anything is trained or drawn.
+FITS = pytest.mark.parametrize("fit", [fit_epochs, train_ch3], ids=["fit_epochs", "train_ch3"])
 
 
 @pytest.fixture
 def iters() -> tuple[nps.MinibatchIter, nps.MinibatchIter]:
-    """``(train_iter, test_iter)`` of 600 and 200 synthetic images, like ``load_data_fashion_mnist``'s pair."""
-    train_images, train_labels = separable_images(600, seed=1)
-    test_images, test_labels = separable_images(200, seed=2)
-    return (
-        nps.MinibatchIter(train_images, train_labels, 32, shuffle=True, seed=0),
-        nps.MinibatchIter(test_images, test_labels, 64),
-    )
+    return synthetic_iters()
 
 
 def test_train_epoch_ch3_equals_a_loop_over_loss_and_grad(iters) -> None:
@@ -75,127 +64,6 @@ def test_train_epoch_ch3_refuses_a_loss_without_a_known_gradient(iters) -> None:
     np.testing.assert_array_equal(net.W, W_before)
 
 
-def test_train_ch3_returns_a_history_shown_in_one_line(iters, tmp_path: Path, monkeypatch) -> None:
-    train_iter, test_iter = iters
-    monkeypatch.chdir(tmp_path)
-    net = nps.SoftmaxRegression(784, 10, seed=0)
-    history = nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 3, nps.SGD(net.params, lr=0.1))
-
-    assert isinstance(history, nps.History) and isinstance(history, list) and len(history) == 3
-    assert [record["epoch"] for record in history] == [1, 2, 3]
-    assert all(set(record) == HISTORY_KEYS for record in history)
-    assert history[-1]["test_acc"] >= 0.9
-    text = repr(history)
-    assert text.startswith("History(3 epochs;") and "\n" not in text and len(text) < 120
-    assert f"test_acc {history[-1]['test_acc']:.4f}" in text
-    # Outside Jupyter and without a path, the live plot is drawn nowhere: no file, no window.
-    assert not in_notebook()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_train_ch3_with_a_path_writes_a_png(iters, tmp_path: Path) -> None:
-    train_iter, test_iter = iters
-    net = nps.SoftmaxRegression(784, 10, seed=0)
-    path = tmp_path / "curves.png"
-    nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 2, nps.SGD(net.params, lr=0.1), path=path)
-    image = matplotlib.image.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
-    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
-
-
-def test_train_ch3_for_one_epoch_draws_a_visible_point_without_warnings(iters, tmp_path: Path) -> None:
-    train_iter, test_iter = iters
-    net = nps.SoftmaxRegression(784, 10, seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        history = nps.train_ch3(
-            net, train_iter, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=0.1), path=tmp_path / "c.png"
-        )
-    assert len(history) == 1
-    assert matplotlib.image.imread(tmp_path / "c.png").ndim == 3
-
-
-@pytest.mark.parametrize("n", [6, 8])
-def test_predict_ch3_titles_each_image_with_its_true_and_predicted_label(iters, tmp_path: Path, n: int) -> None:
-    train_iter, test_iter = iters
-    net = nps.SoftmaxRegression(784, 10, seed=0)
-    nps.train_epoch_ch3(net, train_iter, nps.cross_entropy, nps.SGD(net.params, lr=0.1))
-    path = tmp_path / "predictions.png"
-    fig = nps.predict_ch3(net, test_iter, n=n, path=path)
-
-    assert isinstance(fig, Figure)
-    (grid,) = fig.axes  # one mosaic image, its titles as text in image order
-    titles = [text.get_text() for text in grid.texts]
-    assert len(titles) == n
-    X = test_iter.images[:n].astype(np.float32) / 255
-    trues = nps.get_fashion_mnist_labels(test_iter.labels[:n])
-    preds = nps.get_fashion_mnist_labels(net.predict(X))
-    for title, true, pred in zip(titles, trues, preds, strict=True):
-        first, second = title.split("\n")
-        assert (first, second.removeprefix("✗ ")) == (true, pred)
-    assert matplotlib.image.imread(path).ndim == 3
-    assert fig._repr_png_().startswith(b"\x89PNG")
-
-
-def test_predict_ch3_without_a_path_writes_nothing(iters, tmp_path: Path, monkeypatch) -> None:
-    _, test_iter = iters
-    monkeypatch.chdir(tmp_path)
-    nps.predict_ch3(nps.SoftmaxRegression(784, 10, seed=0), test_iter)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_animator_takes_d2l_full_signature() -> None:
-    animator = nps.Animator(
-        xlabel="epoch",
-        ylabel="value",
-        legend=["train loss", "train acc", "test acc"],
-        xlim=[1, 10],
-        ylim=[0.3, 0.9],
-        xscale="linear",
-        yscale="log",
-        fmts=("-", "m--", "g-.", "r:"),
-        nrows=1,
-        ncols=2,
-        figsize=(7, 2.5),
-    )
-    for epoch in range(1, 4):
-        animator.add(epoch, [1 / epoch, 0.5 + epoch / 10, 0.4 + epoch / 10])
-    ax = animator.axes[0]
-    assert len(animator.axes) == 2
-    np.testing.assert_allclose(
-        [line.get_ydata() for line in ax.get_lines()], [[1, 1 / 2, 1 / 3], [0.6, 0.7, 0.8], [0.5, 0.6, 0.7]]
-    )
-    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_yscale(), ax.get_xlim()) == ("epoch", "value", "log", (1, 10))
-    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["train loss", "train acc", "test acc"]
-
-
-def test_animator_adds_a_scalar() -> None:
-    animator = nps.Animator(xlabel="step", ylabel="loss")
-    animator.add(1, 2.0)
-    animator.add(2, 1.5)
-    (line,) = animator.axes[0].get_lines()
-    assert list(line.get_xdata()) == [1, 2] and list(line.get_ydata()) == [2.0, 1.5]
-
-
-def test_animator_gives_a_single_point_a_marker_without_warnings() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        animator = nps.Animator(xlabel="epoch", xlim=(1, 1), ylim=(0.3, 0.9), legend=["train loss", "test acc"])
-        animator.add(1, [0.5, 0.8])
-        png = animator.fig.to_png()
-    assert png.startswith(b"\x89PNG")
-    assert [line.get_marker() for line in animator.axes[0].get_lines()] == ["o", "o"]
-    animator.add(2, [0.4, 0.85])
-    assert [line.get_marker() for line in animator.axes[0].get_lines()] == ["None", "None"]
-
-
-def test_animator_takes_numpy_scalars_and_zero_d_arrays():
-    animator = nps.Animator(legend=["train loss", "train acc"])
-    animator.add(np.int64(1), [np.float32(0.5), np.array(0.7)])
-    animator.add(2, np.array([0.4, 0.8]))
-    assert [[float(v) for v in ys] for ys in animator.Y] == [[0.5, 0.4], [pytest.approx(0.7), pytest.approx(0.8)]]
-
-
 def test_train_epoch_ch3_checks_batches_it_did_not_make(iters) -> None:
     net = nps.SoftmaxRegression(seed=0)
     X = np.random.default_rng(0).random((8, 784), dtype=np.float32)
@@ -209,14 +77,15 @@ def test_train_epoch_ch3_checks_batches_it_did_not_make(iters) -> None:
         nps.train_epoch_ch3(net, [(X, np.zeros(8, int))], nps.cross_entropy, lambda batch_size: None)
 
 
+@FITS
 @pytest.mark.parametrize("num_epochs", [0, -3, 2.5, True, "3"])
-def test_train_ch3_refuses_a_bad_number_of_epochs(iters, num_epochs) -> None:
+def test_a_bad_number_of_epochs_is_refused(iters, fit, num_epochs) -> None:
     train_iter, test_iter = iters
     net = nps.SoftmaxRegression(seed=0)
     W_before = net.W.copy()
     shown = repr(num_epochs) if isinstance(num_epochs, str) else num_epochs
     with pytest.raises(ValueError, match=rf"^num_epochs must be an integer in \[1, inf\), got {shown}$"):
-        nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, num_epochs, nps.SGD(net.params, lr=0.1))
+        fit(net, train_iter, test_iter, nps.cross_entropy, num_epochs, nps.SGD(net.params, lr=0.1))
     np.testing.assert_array_equal(net.W, W_before)
 
 
@@ -234,22 +103,26 @@ def test_train_ch3_refuses_a_bad_number_of_epochs(iters, num_epochs) -> None:
         ),
     ],
 )
-def test_train_ch3_refuses_bad_early_stopping_and_schedules(iters, kwargs, message) -> None:
+@FITS
+def test_bad_early_stopping_and_schedules_are_refused(iters, fit, kwargs, message) -> None:
     train_iter, test_iter = iters
     net = nps.SoftmaxRegression(seed=0)
     updater = nps.SGD(net.params, lr=0.1)
-    kwargs = {"val_iter": test_iter, "animate": False} | kwargs
+    kwargs = {"val_iter": test_iter} | kwargs
     with pytest.raises(ValueError, match=message):
-        nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 2, updater, **kwargs)
+        fit(net, train_iter, test_iter, nps.cross_entropy, 2, updater, **kwargs)
     assert updater.lr == 0.1  # the base rate is put back
 
 
-def test_train_ch3_needs_an_updater_with_lr_and_step(iters) -> None:
+@FITS
+@pytest.mark.parametrize(
+    "updater", [lambda batch_size: None, type("StepOnly", (), {"step": lambda self, grads: None})()]
+)
+def test_an_updater_needs_lr_and_step(iters, fit, updater) -> None:
     train_iter, test_iter = iters
     net = nps.SoftmaxRegression(seed=0)
-    for updater in (lambda batch_size: None, type("StepOnly", (), {"step": lambda self, grads: None})()):
-        with pytest.raises(TypeError, match="updater must have a learning rate lr and a step"):
-            nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 1, updater, animate=False)
+    with pytest.raises(TypeError, match="updater must have a learning rate lr and a step"):
+        fit(net, train_iter, test_iter, nps.cross_entropy, 1, updater)
 
 
 def test_any_updater_with_lr_and_step_trains_as_sgd_does(iters) -> None:
@@ -268,7 +141,7 @@ def test_any_updater_with_lr_and_step_trains_as_sgd_does(iters) -> None:
     updaters = [nps.SGD(nets[0].params, lr=0.1), PlainSGD(nets[1].params, lr=0.1)]
     assert all(isinstance(updater, nps.Updater) for updater in updaters)
     histories = [
-        nps.train_ch3(
+        fit_epochs(
             net,
             nps.MinibatchIter(train_iter.images, train_iter.labels, 32, shuffle=True, seed=0),  # the same batches
             test_iter,
@@ -276,7 +149,6 @@ def test_any_updater_with_lr_and_step_trains_as_sgd_does(iters) -> None:
             2,
             updater,
             schedule=nps.cosine_lr,
-            animate=False,
         )
         for net, updater in zip(nets, updaters, strict=True)
     ]
@@ -285,51 +157,167 @@ def test_any_updater_with_lr_and_step_trains_as_sgd_does(iters) -> None:
     assert updaters[1].lr == 0.1
 
 
-def test_the_batch_check_is_decided_on_the_iterator_not_on_its_progress_wrapper(iters, monkeypatch) -> None:
-    """A MinibatchIter's batches are trusted even when a progress bar wraps them; any other iterable's are checked."""
-    from npsoftmax import training
-
-    seen = []
-
-    def recording_loss_and_grad(*args, check_input, **kwargs):
-        seen.append(check_input)
-        return nps.loss_and_grad(*args, check_input=check_input, **kwargs)
-
-    monkeypatch.setattr(training, "loss_and_grad", recording_loss_and_grad)
+def test_a_progress_bar_wraps_the_iterator_itself_and_other_batches_are_still_checked(iters) -> None:
+    """A MinibatchIter reaches the progress bar as it is (so the bar knows its length); a list's batches are
+    checked even through a progress bar."""
     train_iter, test_iter = iters
     wrapped = []
+
+    def progress(batches):
+        wrapped.append(batches)
+        return iter(batches)
+
     net = nps.SoftmaxRegression(seed=0)
-    nps.train_ch3(
+    fit_epochs(net, train_iter, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=0.1), progress=progress)
+    assert wrapped == [train_iter]
+    X, y = next(iter(train_iter))
+    W_before = net.W.copy()
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\)"):
+        fit_epochs(
+            net,
+            [(X, np.full(len(y), 10))],
+            test_iter,
+            nps.cross_entropy,
+            1,
+            nps.SGD(net.params, 0.1),
+            progress=progress,
+        )
+    np.testing.assert_array_equal(net.W, W_before)
+
+
+def test_fit_epochs_returns_a_history_of_every_epoch(iters) -> None:
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    records = []
+    history = fit_epochs(
+        net, train_iter, test_iter, nps.cross_entropy, 3, nps.SGD(net.params, lr=0.1), on_epoch=records.append
+    )
+    assert isinstance(history, nps.History) and history == records
+    assert [record["epoch"] for record in history] == [1, 2, 3]
+    assert all(set(record) == HISTORY_KEYS for record in history)
+    assert history[-1]["test_acc"] == nps.evaluate_accuracy(net, test_iter) >= 0.9
+    assert history.best_epoch is None and not history.stopped_early
+
+
+def test_fit_epochs_stops_early_and_keeps_the_best_epochs_weights(iters) -> None:
+    """From epoch 2 on the rate is 0, so the validation loss never improves on epoch 1's: with patience 2 the
+    run stops after epoch 3, holding epoch 1's weights."""
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    weights = []
+    history = fit_epochs(
         net,
         train_iter,
         test_iter,
         nps.cross_entropy,
-        1,
-        nps.SGD(net.params, lr=0.1),
-        animate=False,
-        progress=lambda batches: wrapped.append(batches) or iter(batches),
+        5,
+        nps.SGD(net.params, lr=0.5),
+        val_iter=test_iter,
+        patience=2,
+        schedule=lambda base_lr, epoch, num_epochs: base_lr if epoch == 0 else 0.0,
+        on_epoch=lambda record: weights.append(net.W.copy()),
     )
-    assert wrapped == [train_iter] and seen == [False] * len(train_iter)
-    seen.clear()
-    batches = [(X.copy(), y.copy()) for X, y in train_iter]
-    nps.train_ch3(net, batches, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=0.1), animate=False)
-    assert seen == [True] * len(batches)
+    assert [record["epoch"] for record in history] == [1, 2, 3]
+    assert history.stopped_early and history.best_epoch == 1
+    assert history[0]["val_loss"] == history[1]["val_loss"] == history[2]["val_loss"]
+    np.testing.assert_array_equal(net.W, weights[0])
 
 
-@pytest.mark.parametrize("n", [0, 101, 2.0, True])
-def test_predict_ch3_refuses_an_unreadable_grid(iters, n) -> None:
-    with pytest.raises(ValueError, match=rf"^n must be an integer in \[1, 100\], got {n}$"):
-        nps.predict_ch3(nps.SoftmaxRegression(seed=0), iters[1], n=n)
+def test_early_stopping_counts_epochs_without_improvement_and_restores_the_best():
+    W = np.zeros(3)
+    stopping = EarlyStopping(patience=2)
+    decisions = []
+    for epoch, val_loss in enumerate([1.0, 0.5, 0.7, 0.6], start=1):
+        W[:] = epoch
+        decisions.append(stopping.update(epoch, val_loss, [W]))
+    assert decisions == [False, False, False, True]
+    assert stopping.restore([W]) == 2
+    np.testing.assert_array_equal(W, [2, 2, 2])
+    never = EarlyStopping(2)
+    assert never.update(1, float("nan"), [W]) is False and never.restore([W]) is None
+    for patience in (0, True, 1.5):
+        with pytest.raises(ValueError, match=r"^patience must be an integer in \[1, inf\)"):
+            EarlyStopping(patience)
 
 
-@pytest.mark.parametrize("test_iter", [[], iter([]), [(np.zeros((0, 784), np.float32), np.zeros(0, int))]])
-def test_predict_ch3_says_when_the_iterator_yields_no_images(test_iter) -> None:
-    with pytest.raises(ValueError, match=r"^test_iter yielded no images"):
-        nps.predict_ch3(nps.SoftmaxRegression(seed=0), test_iter)
+@FITS
+@pytest.mark.parametrize("with_validation", [False, True])
+def test_a_divergence_first_seen_in_evaluation_is_a_divergence(iters, fit, with_validation) -> None:
+    """One batch of every example at lr 1e38: the batch's loss and the weights after it are finite, but the
+    logits they give overflow, first in the evaluation (the command's --lr 1e38 --batch-size 60000 --epochs 1)."""
+    train_iter, test_iter = iters
+    one_batch = nps.MinibatchIter(train_iter.images, train_iter.labels, 600, shuffle=True, seed=0)
+    net = nps.SoftmaxRegression(seed=0)
+    val_iter = test_iter if with_validation else None
+    with warnings.catch_warnings(), pytest.raises(nps.TrainingDiverged, match="logits became NaN or infinite"):
+        warnings.simplefilter("error")
+        fit(net, one_batch, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=1e38), val_iter=val_iter)
+    assert np.isfinite(net.W).all()
 
 
-def test_predict_ch3_shows_fewer_images_when_there_are_fewer(iters) -> None:
-    _, test_iter = iters
-    X, y = next(iter(test_iter))
-    fig = nps.predict_ch3(nps.SoftmaxRegression(seed=0), [(X[:3], y[:3])], n=6)
-    assert len(fig.axes[0].texts) == 3
+def test_a_divergence_is_training_diverged_even_with_warnings_as_errors(iters) -> None:
+    train_iter, _ = iters
+    net = nps.SoftmaxRegression(seed=0)
+    updater = nps.SGD(net.params, lr=1e38)
+    with warnings.catch_warnings(), pytest.raises(nps.TrainingDiverged):
+        warnings.simplefilter("error")
+        for _ in range(5):
+            nps.train_epoch_ch3(net, train_iter, nps.cross_entropy, updater)
+
+
+@FITS
+@pytest.mark.parametrize("which", ["train_iter", "test_iter", "val_iter"])
+def test_a_one_shot_iterator_is_refused_before_training(iters, fit, which) -> None:
+    train_iter, test_iter = iters
+    given = {"train_iter": train_iter, "test_iter": test_iter, "val_iter": test_iter}
+    given[which] = (batch for batch in given[which])
+    net = nps.SoftmaxRegression(seed=0)
+    W_before = net.W.copy()
+    message = (
+        rf"^{which} is a one-shot iterator \(generator\), empty after one epoch; pass a list of \(X, y\) batches, "
+        r"a MinibatchIter, or the iterators of load_data_fashion_mnist$"
+    )
+    with pytest.raises(ValueError, match=message):
+        fit(
+            net,
+            given["train_iter"],
+            given["test_iter"],
+            nps.cross_entropy,
+            2,
+            nps.SGD(net.params, 0.1),
+            val_iter=given["val_iter"],
+        )
+    np.testing.assert_array_equal(net.W, W_before)
+
+
+def test_a_one_shot_iterator_serves_a_single_epoch(iters) -> None:
+    train_iter, test_iter = iters
+    net = nps.SoftmaxRegression(seed=0)
+    batches = ((X.copy(), y.copy()) for X, y in train_iter)
+    history = fit_epochs(net, batches, iter(list(test_iter)), nps.cross_entropy, 1, nps.SGD(net.params, 0.1))
+    assert len(history) == 1 and history[0]["train_acc"] > 0.5
+
+
+def test_the_loop_draws_nothing() -> None:
+    """Training and evaluating never import matplotlib or the pictures."""
+    code = (
+        "import sys, numpy as np\n"
+        "from npsoftmax.training import fit_epochs\n"
+        "from npsoftmax import SGD, SoftmaxRegression, cross_entropy\n"
+        "X, y = np.random.default_rng(0).random((40, 784), dtype=np.float32), np.arange(40) % 10\n"
+        "net = SoftmaxRegression(seed=0)\n"
+        "fit_epochs(net, [(X, y)], [(X, y)], cross_entropy, 2, SGD(net.params, 0.1), val_iter=[(X, y)], patience=1)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'npsoftmax.plots'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip() == "[]"
+
+
+def test_one_epoch_reads_in_one_sitting() -> None:
+    """Every package function one train_epoch_ch3 pass runs: at most about 120 code lines, in at most 5 files."""
+    trace = load_script(REPO / "benchmarks" / "trace_epoch.py")
+    rows = trace.epoch_table(trace.one_epoch())
+    functions = {name for _, name, _ in rows}
+    assert {"train_epoch_ch3", "loss_and_grad", "SGD.step", "accuracy", "MinibatchIter.__iter__"} <= functions
+    assert sum(lines for _, _, lines in rows) <= 120
+    assert len({file for file, _, _ in rows}) <= 5
