@@ -171,7 +171,7 @@ class ProgressBoard(HyperParameters):
         ax = self.fig.axes[0]
         ax.clear()
         lines = []
-        for (label, points), ls, color in zip(self.data.items(), _cycle(self.ls), _cycle(self.colors)):
+        for points, ls, color in zip(self.data.values(), _cycle(self.ls), _cycle(self.colors), strict=False):
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             lines.append(ax.plot(xs, ys, linestyle=ls, color=color, marker="o" if len(xs) == 1 else None)[0])
         ax.set_xlabel(self.xlabel)
@@ -339,7 +339,8 @@ class SoftmaxRegressionScratch(Classifier):
         check_scalar(lr, "lr", float, min_val=0)
         sigma = check_scalar(sigma, "sigma", float, min_val=0)
         self.save_hyperparameters()
-        self.W = np.random.normal(0, sigma, size=(num_inputs, num_outputs)).astype(np.float32)
+        # The global generator, as the book draws from torch's: np.random.seed(s) repeats a run.
+        self.W = np.random.normal(0, sigma, size=(num_inputs, num_outputs)).astype(np.float32)  # noqa: NPY002
         self.b = np.zeros(num_outputs, np.float32)
 
     def parameters(self) -> list[np.ndarray]:
@@ -543,7 +544,7 @@ class FashionMNIST(DataModule):
 
     def get_dataloader(self, train: bool):
         data = self.train if train else self.val
-        seed = int(np.random.randint(2**31)) if train else None
+        seed = int(np.random.randint(2**31)) if train else None  # noqa: NPY002 - np.random.seed repeats a run
         loader = MinibatchIter(data.images, data.labels, self.batch_size, shuffle=train, seed=seed, std=255.0)
         return loader if data.size == data.images.shape[1:] else _ResizedLoader(loader, data.size)
 
@@ -567,7 +568,7 @@ def show_images(imgs: ArrayLike, num_rows: int, num_cols: int, titles: Sequence[
     num_cols = check_scalar(num_cols, "num_cols", int, min_val=1)
     fig = Figure(figsize=(num_cols * scale, num_rows * scale))
     axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
+    for i, (ax, img) in enumerate(zip(axes, imgs, strict=False)):
         ax.imshow(np.asarray(img), cmap="gray_r" if np.asarray(img).ndim == 2 else None)
         ax.set_axis_off()
         if titles is not None and i < len(titles):
@@ -608,7 +609,7 @@ def check_backward(model: Module, batch: Sequence, num_checks: int = 10, tol: fl
     params = list(model.parameters())
     names = [_name_of(model, p, i) for i, p in enumerate(params)]
     swapped = {}
-    for param, name in zip(params, names):
+    for param, name in zip(params, names, strict=True):
         if param.dtype != np.float64 and name in vars(model):
             swapped[name] = param
     try:
@@ -627,7 +628,7 @@ def check_backward(model: Module, batch: Sequence, num_checks: int = 10, tol: fl
         _check_gradient_shapes(model, checked, grads, names)
         rng = np.random.default_rng(seed)
         worst = 0.0
-        for param, grad, name in zip(checked, grads, names):
+        for param, grad, name in zip(checked, grads, names, strict=True):
             grad = np.asarray(grad, np.float64).reshape(-1)
             flat = param.reshape(-1)
             if not np.shares_memory(flat, param) or param.dtype != np.float64:
@@ -666,8 +667,8 @@ def check_backward(model: Module, batch: Sequence, num_checks: int = 10, tol: fl
 
 
 def _check_gradient_shapes(model: Module, params: list, grads: list, names: list[str]) -> None:
-    if len(grads) != len(params) or any(np.shape(g) != p.shape for g, p in zip(grads, params)):
-        expected = ", ".join(f"{n} {p.shape}" for n, p in zip(names, params))
+    if len(grads) != len(params) or any(np.shape(g) != p.shape for g, p in zip(grads, params, strict=False)):
+        expected = ", ".join(f"{n} {p.shape}" for n, p in zip(names, params, strict=True))
         got = ", ".join(str(np.shape(g)) for g in grads)
         raise ValueError(
             f"{type(model).__name__}.backward must return one gradient per parameter, of its shape: [{expected}]; "
@@ -746,7 +747,8 @@ class Trainer(HyperParameters):
             self.train_batch_idx = 0
             self.val_batch_idx = 0
             with one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                for self.epoch in range(self.max_epochs):
+                for epoch in range(self.max_epochs):
+                    self.epoch = epoch
                     self.fit_epoch()
         except Exception:
             before.restore()
