@@ -5,6 +5,9 @@ a deliberately wrong ``backward`` for the check, and the state of every object a
 The 10-epoch fit on the real Fashion-MNIST is the edition-1.0 notebook's (tests/test_notebook.py).
 """
 
+# The book draws its weights from the global generator (torch.normal; here np.random.normal), seeded per test.
+# ruff: noqa: NPY002
+
 from __future__ import annotations
 
 import re
