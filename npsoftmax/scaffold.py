@@ -566,7 +566,7 @@ def show_images(imgs: ArrayLike, num_rows: int, num_cols: int, titles: Sequence[
 
     num_rows = check_scalar(num_rows, "num_rows", int, min_val=1)
     num_cols = check_scalar(num_cols, "num_cols", int, min_val=1)
-    fig = Figure(figsize=(num_cols * scale, num_rows * scale))
+    fig = Figure(figsize=(num_cols * scale, num_rows * scale), layout="constrained")  # room for two-line titles
     axes = fig.subplots(num_rows, num_cols, squeeze=False).ravel()
     for i, (ax, img) in enumerate(zip(axes, imgs, strict=False)):
         ax.imshow(np.asarray(img), cmap="gray_r" if np.asarray(img).ndim == 2 else None)
