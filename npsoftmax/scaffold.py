@@ -412,6 +412,7 @@ class DataModule(HyperParameters):
     """
 
     def __init__(self, root: str | os.PathLike | None = None, num_workers: int = 4) -> None:
+        check_scalar(num_workers, "num_workers", int, min_val=0)
         self.save_hyperparameters()
 
     def get_dataloader(self, train: bool):
