@@ -39,7 +39,7 @@ import npsoftmax as nps
 from npsoftmax._blas import one_blas_thread
 from npsoftmax.scaffold import check_backward
 
-BATCH_SIZE, LR, ROUNDS = 256, 0.1, 9
+BATCH_SIZE, LR, ROUNDS = 256, 0.1, 15
 
 
 def softmax(X):
