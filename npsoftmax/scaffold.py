@@ -726,6 +726,11 @@ class Trainer(HyperParameters):
             raise ValueError("data.train_dataloader() has no batches: there is nothing to train on")
 
     def prepare_model(self, model: Module) -> None:
+        if not isinstance(model, Module) or not isinstance(getattr(model, "board", None), ProgressBoard):
+            raise TypeError(
+                f"fit trains an nps.Module whose __init__ calls super().__init__() first, as the book's models do; "
+                f"got {type(model).__name__}{'' if isinstance(model, Module) else ', not a Module'}"
+            )
         if type(model).training_step is Module.training_step and type(model).backward is Module.backward:
             raise NotImplementedError(NO_BACKWARD.format(name=type(model).__name__))
         model.trainer = self

@@ -320,6 +320,15 @@ def test_a_model_without_backward_gets_one_message_before_training():
     assert not hasattr(model, "trainer")
 
 
+def test_a_model_without_super_init_is_named():
+    class Forgot(Learners):
+        def __init__(self):
+            self.W, self.b, self.lr = np.zeros((20, 4)), np.zeros(4), 0.1
+
+    with pytest.raises(TypeError, match=r"__init__ calls super\(\).__init__\(\) first.*; got Forgot$"):
+        nps.Trainer(max_epochs=1).fit(Forgot(), small_data(1))
+
+
 # --------------------------------------------------------------------------------------------------------
 # Refusals, and the state after a call that raises.
 
