@@ -41,6 +41,18 @@ from .losses import (
 from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy, evaluate_loss_and_accuracy
 from .model import SoftmaxRegression
 from .optim import SGD, Updater, constant_lr, cosine_lr
+from .scaffold import (
+    Classifier,
+    DataModule,
+    FashionMNIST,
+    HyperParameters,
+    Module,
+    ProgressBoard,
+    SoftmaxRegressionScratch,
+    Trainer,
+    add_to_class,
+    show_images,
+)
 from .training import EarlyStopping, History, TrainingDiverged, fit_epochs, train_epoch_ch3
 
 __version__ = "0.1.0"
@@ -95,6 +107,16 @@ __all__ = [
     "parse_idx",
     "write_idx",
     "IDXError",
+    "HyperParameters",
+    "add_to_class",
+    "ProgressBoard",
+    "Module",
+    "Classifier",
+    "DataModule",
+    "FashionMNIST",
+    "show_images",
+    "Trainer",
+    "SoftmaxRegressionScratch",
 ]
 
 

@@ -21,6 +21,7 @@ from _scripts import load_script
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch.ipynb"
 BEYOND = REPO / "notebooks" / "beyond_the_chapter.ipynb"
+EDITION1 = REPO / "notebooks" / "softmax_regression_scratch_d2l1.ipynb"
 DATA_HOME = REPO / "data" / "fashion-mnist"
 FIGURE = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?")
 
@@ -69,6 +70,13 @@ def beyond(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookN
     return run_notebook(BEYOND, cwd), cwd
 
 
+@pytest.fixture(scope="module")
+def edition1(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+    """The d2l 1.0 notebook (section 4.4) executed once, and the (empty before) folder it ran in."""
+    cwd = tmp_path_factory.mktemp("edition1-cwd")
+    return run_notebook(EDITION1, cwd), cwd
+
+
 def output_texts(cell: nbformat.NotebookNode) -> list[tuple[str, str]]:
     """Each output of a code cell as (kind, text): the text of streams and values, or the fact of an image."""
     texts = []
@@ -97,10 +105,10 @@ def assert_same_outputs(stored: nbformat.NotebookNode, fresh: nbformat.NotebookN
                 assert abs(a - b) <= max(0.003, 1e-3 * abs(a)), f"{old.source!r}: stored {a}, now {b}"
 
 
-@pytest.mark.parametrize("name", ["executed", "beyond"])
+@pytest.mark.parametrize("name", ["executed", "beyond", "edition1"])
 def test_notebook_is_stored_with_the_outputs_the_code_gives_now(name, request) -> None:
     executed = request.getfixturevalue(name)
-    stored = nbformat.read(NOTEBOOK if name == "executed" else BEYOND, as_version=4)
+    stored = nbformat.read({"executed": NOTEBOOK, "beyond": BEYOND, "edition1": EDITION1}[name], as_version=4)
     nbformat.validate(stored)
     assert stored.metadata.kernelspec.name == "python3"
     code = [cell for cell in stored.cells if cell.cell_type == "code"]
@@ -223,6 +231,25 @@ def test_beyond_quotes_the_numbers_it_prints(beyond) -> None:
     assert float(worst) < 1e-4, "every evidence map plus its bias is the model's logit"
     naive = printed(code_cell(nb, "nps.naive_cross_entropy, 3"))
     assert "naive: the training loss became nan" in naive and "every loss finite: True" in naive
+
+
+# --------------------------------------------------------------------------------------------------------
+# The d2l 1.0 notebook: section 4.4 with the Trainer.
+
+
+def test_edition1_trains_to_080_with_one_live_board_and_shows_the_wrong_images(edition1) -> None:
+    nb, cwd = edition1
+    errors = [
+        out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
+    ]
+    assert errors == [] and list(cwd.rglob("*")) == []
+    training = code_cell(nb, "trainer.fit(model, data)")
+    assert [out.output_type for out in images(training)] == ["display_data"], "one board, updated in place"
+    last = text_result(code_cell(nb, "model.board.data.items()"))
+    assert float(re.search(r"'val_acc': (\d\.\d+)", last).group(1)) >= 0.80
+    wrong = code_cell(nb, "data.visualize([X, y], labels=labels)")
+    assert [out.output_type for out in images(wrong)] == ["display_data"]
+    assert [out.output_type for out in images(code_cell(nb, "data.visualize(batch)"))] == ["display_data"]
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -121,9 +121,9 @@ def test_every_other_example_prints_the_value_in_its_comment(index):
     assert run_block(block) == claims
 
 
-def table_rows() -> list[tuple[str, list[str]]]:
-    """Each row of the d2l table: its d2l cell, and the code spans that open its npsoftmax cell."""
-    section = README.read_text().split("## From d2l to npsoftmax", 1)[1].split("\n## ", 1)[0]
+def table_rows(heading: str = "## From d2l to npsoftmax") -> list[tuple[str, list[str]]]:
+    """Each row of a d2l table: its d2l cell, and the code spans that open its npsoftmax cell."""
+    section = README.read_text().split(heading + "\n", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     cells = [row.strip("|").split(" | ") for row in rows]
     opening = r"^\s*(`[^`]*`(?:; `[^`]*`)*)"
@@ -152,6 +152,44 @@ def test_the_d2l_table_runs_as_typed_in_one_fresh_namespace():
     assert 0.0 <= values["nps.evaluate_accuracy(net, test_iter)"] <= 1.0
     history = namespace["history"]
     assert len(history) == 10 and history[-1]["test_acc"] > 0.82
+
+
+def test_the_d2l_1_0_table_runs_as_typed_in_one_fresh_namespace(fashion_mnist_home, monkeypatch):
+    """The second table, d2l 1.0's section 4.4, the same way: top to bottom, nothing predefined."""
+    monkeypatch.setenv("NPSOFTMAX_DATA", str(fashion_mnist_home))
+    rows = table_rows("## From d2l 1.0 to npsoftmax")
+    assert len(rows) >= 15
+    namespace: dict = {}
+    values = {}
+    for _, statements in rows:
+        for code in statements:
+            try:
+                values[code] = eval(code, namespace)
+            except SyntaxError:
+                exec(code, namespace)
+    assert values["len(data.train), len(data.val)"] == (60000, 10000)
+    np.testing.assert_array_equal(values["X.sum(0, keepdims=True)"], [[5.0, 7.0, 9.0]])
+    np.testing.assert_allclose(values["X_prob.sum(1)"], [1.0, 1.0])
+    np.testing.assert_array_equal(values["y_hat[[0, 1], y]"], [0.1, 0.5])
+    np.testing.assert_allclose(values["nps.naive_cross_entropy(y_hat, y)"], np.mean(-np.log([0.1, 0.5])))
+    assert namespace["dW"].shape == (784, 10) and namespace["db"].shape == (10,)
+    model = namespace["model"]
+    assert [x for x, _ in model.board.data["val_acc"]] == list(range(1, 11))
+    assert len(namespace["labels"]) == len(namespace["y"]) == int(namespace["wrong"].sum()) > 0
+    with pytest.raises(ValueError, match="num_gpus must be 0, got 1: npsoftmax runs on NumPy"):
+        nps.Trainer(max_epochs=10, num_gpus=1)
+
+
+def test_each_d2l_table_links_its_own_edition():
+    text = README.read_text()
+    old = text.split("## From d2l to npsoftmax\n", 1)[1].split("\n## ", 1)[0]
+    new = text.split("## From d2l 1.0 to npsoftmax\n", 1)[1].split("\n## ", 1)[0]
+    assert "https://classic.d2l.ai/chapter_linear-networks/softmax-regression-scratch.html" in old
+    assert "https://d2l.ai/chapter_linear-classification/softmax-regression-scratch.html" in new
+    assert "https://d2l.ai/chapter_linear-classification/softmax-regression-scratch.html" not in old
+    d2l_cells = " ".join(d2l for d2l, _ in table_rows("## From d2l 1.0 to npsoftmax"))
+    for name in ("FashionMNIST", "Trainer", "Classifier", "add_to_class", "visualize", "text_labels"):
+        assert name in d2l_cells, name
 
 
 def test_the_d2l_column_names_the_chapters_functions():
