@@ -1,10 +1,14 @@
 """SoftmaxRegression, SGD and the schedules."""
 
+import io
 import math
 import os
+import pickle
 import re
+import struct
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -316,3 +320,145 @@ def test_big_endian_arrays_of_two_precisions_are_still_refused(tmp_path):
     np.savez(tmp_path / "model.npz", W=np.zeros((4, 3), ">f4"), b=np.zeros(3, ">f8"))
     with pytest.raises(ValueError, match="W and b must share one dtype, got float32 and float64"):
         nps.SoftmaxRegression.load(tmp_path / "model.npz")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Malformed archives, built byte by byte: one ValueError naming the file, in memory bounded by what it declares.
+
+_LOCAL_HEADER, _CENTRAL_HEADER = b"PK\x03\x04", b"PK\x01\x02"
+# Offsets of the general-purpose flags, the compression method and the uncompressed size in each record.
+_FIELDS = {"flags": (6, 8, "<H"), "method": (8, 10, "<H"), "size": (22, 24, "<L")}
+
+
+def _archive(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _model_members(W: np.ndarray | None = None, b: np.ndarray | None = None) -> dict[str, bytes]:
+    members = {}
+    for name, array in (
+        ("W", np.zeros((4, 3), np.float32) if W is None else W),
+        ("b", np.zeros(3, np.float32) if b is None else b),
+    ):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        members[f"{name}.npy"] = buffer.getvalue()
+    return members
+
+
+def _set_field(raw: bytes, member: str, field: str, value: int) -> bytes:
+    """``raw`` with ``field`` of ``member``'s local header and central directory entry set to ``value``."""
+    local_at, central_at, fmt = _FIELDS[field]
+    data = bytearray(raw)
+    for signature, offset, name_at in ((_LOCAL_HEADER, local_at, 30), (_CENTRAL_HEADER, central_at, 46)):
+        at = data.find(signature)
+        while at >= 0:
+            if data[at + name_at : at + name_at + len(member)] == member.encode():
+                struct.pack_into(fmt, data, at + offset, value)
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def _npy_with_header(array: np.ndarray, shape_text: str, payload: bytes) -> bytes:
+    """An .npy whose header claims ``shape_text``, followed by ``payload`` instead of the array's data."""
+    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False, "shape": ()}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    text = buffer.getvalue().replace(b"()", shape_text.encode(), 1)
+    magic_and_length = 10
+    text = text[:-1].rstrip(b" ") + b" " * 64
+    text = text[: (len(text) // 64) * 64 - 1] + b"\n"
+    return text[:8] + struct.pack("<H", len(text) - magic_and_length) + text[magic_and_length:] + payload
+
+
+def _load_traced(path):
+    """``SoftmaxRegression.load(path)``'s ValueError and the peak of Python's allocations while it ran, in bytes."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            nps.SoftmaxRegression.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value).startswith(str(path)), info.value
+    return info.value, peak
+
+
+def test_a_negative_dimension_is_refused_before_the_member_is_inflated(tmp_path):
+    # 64 MB of zeros deflate to 64 KB: reading the member whole would inflate all of it.
+    members = _model_members()
+    members["W.npy"] = _npy_with_header(np.zeros(1, np.float32), "(-1, 3)", bytes(64 << 20))
+    path = tmp_path / "model.npz"
+    path.write_bytes(_archive(members, zipfile.ZIP_DEFLATED))
+    assert path.stat().st_size < 1 << 20
+    error, peak = _load_traced(path)
+    assert "negative dimension" in str(error)
+    assert peak < 2 << 20, f"{peak} bytes allocated"
+
+
+@pytest.mark.parametrize(
+    "case, field, value, message",
+    [
+        ("encrypted", "flags", 0x1, "encrypted"),
+        ("unknown-compression", "method", 99, "compression method"),
+        ("declared-huge", "size", 0xFFFFFFFF, "truncated"),
+    ],
+)
+def test_a_member_zipfile_cannot_read_is_a_value_error_naming_the_file(tmp_path, case, field, value, message):
+    members = _model_members()
+    # The header claims 120 MB, which the patched size declares: all that is read is what the file holds.
+    members["W.npy"] = _npy_with_header(np.zeros(1, np.float32), "(10000000, 3)", bytes(48))
+    path = tmp_path / "model.npz"
+    path.write_bytes(_set_field(_archive(members), "W.npy", field, value))
+    error, peak = _load_traced(path)
+    assert message in str(error)
+    assert peak < 2 << 20, f"{peak} bytes allocated"
+
+
+@pytest.mark.parametrize(
+    "compression",
+    [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA],
+    ids=["stored", "deflated", "bzip2", "lzma"],
+)
+def test_every_truncation_and_every_damaged_byte_loads_or_is_a_value_error_naming_the_file(tmp_path, compression):
+    """A model archive cut at every length, and with each of its bytes in turn set to 0xFF (or 0x00 where it
+    was 0xFF): each either loads (a byte that does not matter, such as a timestamp) or raises one ValueError
+    that names the file, never another exception."""
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    raw = _archive(_model_members(W, b), compression)
+    path = tmp_path / "model.npz"
+    variants = [raw[:cut] for cut in range(len(raw))]
+    variants += [raw[:i] + bytes([0x00 if raw[i] == 0xFF else 0xFF]) + raw[i + 1 :] for i in range(len(raw))]
+    loaded = 0
+    for variant in variants:
+        path.write_bytes(variant)
+        try:
+            model = nps.SoftmaxRegression.load(path)
+        except ValueError as exc:
+            assert str(exc).startswith(str(path)), exc
+        else:
+            loaded += 1
+            assert model.W.shape == (4, 3) and model.b.shape == (3,)
+    assert loaded < len(raw), "most damage is noticed"
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({"W.npy/": b"", "b.npy": b""}, "no array 'W'"),  # a folder entry
+        ({"W": b"", "b": b""}, "no array 'W'"),
+        ({"W.npy": b"W = [[1, 2]]", "b.npy": b""}, "malformed header"),
+        ({"W.npy": pickle.dumps(np.zeros((4, 3))), "b.npy": b""}, "malformed header"),
+    ],
+)
+def test_wrong_members_are_a_value_error_naming_the_file(tmp_path, members, message):
+    path = tmp_path / "model.npz"
+    path.write_bytes(_archive(members))
+    with pytest.raises(ValueError, match=message) as info:
+        nps.SoftmaxRegression.load(path)
+    assert str(info.value).startswith(str(path))
