@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._blas import one_blas_thread
 from ._io import write_atomic
 from .losses import softmax
-from .validation import check_float_dtype, check_problem, check_scalar, flatten_examples
+from .validation import check_float_array, check_float_dtype, check_problem, check_scalar, flatten_examples
 
 __all__ = ["SoftmaxRegression"]
 
@@ -60,20 +61,39 @@ class SoftmaxRegression:
         return self.W.dtype
 
     def forward(self, X: ArrayLike) -> np.ndarray:
-        """Logits ``X @ W + b`` of shape (n, num_outputs); ``X`` is (n, d) or images (n, 28, 28) / (n, 1, 28, 28)."""
-        X = flatten_examples(X, self.W.shape[0])
-        logits = X.astype(self.dtype, copy=False) @ self.W
+        """Logits ``X @ W + b`` of shape (n, num_outputs); ``X`` is (n, d) or images (n, 28, 28) / (n, 1, 28, 28).
+
+        ``X`` of another dtype than the model's (uint8 pixels, float64) is converted a few thousand rows at a
+        time, so the memory used beyond ``X`` and the logits is a few MB whatever its size, not a float copy of
+        it (8 times the size of uint8 pixels).
+        """
+        X = np.asarray(X)
+        # Checked as flatten_examples checks, on stand-ins that hold no data: only the dtype, only the shape.
+        check_float_array("X", np.empty(0, X.dtype), finite=False)
+        flatten_examples(np.broadcast_to(np.empty((), self.dtype), X.shape), self.W.shape[0])
+        d, k = self.W.shape
+        if X.dtype == self.dtype:
+            logits = X.reshape(len(X), d) @ self.W
+        else:
+            logits = np.empty((len(X), k), self.dtype)
+            converted = np.empty((max(1, min(len(X), _CONVERTED_BYTES // (d * self.dtype.itemsize))), d), self.dtype)
+            with one_blas_thread():  # the chunks' products are small, as a batch's are
+                for start in range(0, len(X), len(converted)):
+                    rows = X[start : start + len(converted)].reshape(-1, d)
+                    converted[: len(rows)] = rows  # cast into the model's dtype
+                    np.matmul(converted[: len(rows)], self.W, out=logits[start : start + len(rows)])
         logits += self.b
         return logits
 
     __call__ = forward
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities ``softmax(X @ W + b)``, shape (n, num_outputs), rows summing to 1."""
+        """Class probabilities ``softmax(X @ W + b)``, shape (n, num_outputs), rows summing to 1; memory as
+        :meth:`forward`."""
         return softmax(self.forward(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """The most probable class of each example, int64 of shape (n,)."""
+        """The most probable class of each example, int64 of shape (n,); memory as :meth:`forward`."""
         return self.forward(X).argmax(axis=1)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -133,6 +153,9 @@ class SoftmaxRegression:
         return f"SoftmaxRegression(num_inputs={d}, num_outputs={k}, dtype={self.dtype.name})"
 
 
+# X in another dtype than the model's is converted this many bytes at a time (1,337 rows of 784 float32 pixels):
+# enough rows for an efficient product, a few MB next to inputs of hundreds.
+_CONVERTED_BYTES = 1 << 22
 # A model's arrays are a few hundred KB; a header claiming more than this is not a model.
 MAX_ARRAY_BYTES = 1 << 30
 # Two arrays and the zip's own records: a larger file is not a model, and is not read.

@@ -350,7 +350,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
+        # X keeps its numeric dtype: the model converts it a chunk at a time, not a float copy of it all.
+        X = validate_data(self, X, dtype="numeric", reset=False)
         return self._net.forward(X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:

@@ -462,3 +462,62 @@ def test_wrong_members_are_a_value_error_naming_the_file(tmp_path, members, mess
     with pytest.raises(ValueError, match=message) as info:
         nps.SoftmaxRegression.load(path)
     assert str(info.value).startswith(str(path))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Large inputs: converted in chunks, in the model's dtype, never as a float copy of the whole input
+
+
+@pytest.mark.parametrize("input_dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("method", ["predict_proba", "predict", "forward"])
+def test_large_inputs_take_memory_a_fraction_of_their_size_and_give_the_plain_numbers(input_dtype, method):
+    rng = np.random.default_rng(0)
+    net = nps.SoftmaxRegression(seed=0)
+    net.b[:] = rng.normal(size=10)
+    images = rng.integers(0, 256, size=(20_000, 28, 28), dtype=np.uint8).astype(input_dtype)
+    if input_dtype == np.float64:
+        images /= 255
+    tracemalloc.start()
+    try:
+        result = getattr(net, method)(images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The plain computation made a float64 copy of everything, then a float32 one: 12 times uint8 input.
+    assert peak < images.nbytes / 2 + result.nbytes, (
+        f"{method} on {images.nbytes} bytes of {images.dtype} allocated {peak} bytes at its peak"
+    )
+
+    # The same numbers as the plain computation in float64, within float32's error: a logit sums 784 products
+    # and b, each computation erring by at most 785 u times the sum of the terms' magnitudes (Higham, section
+    # 3.1); a probability's relative error is at most twice the largest logit error, plus a few eps.
+    X = torch.from_numpy(images.reshape(len(images), -1).astype(np.float64))
+    W, b = torch.from_numpy(net.W.astype(np.float64)), torch.from_numpy(net.b.astype(np.float64))
+    logits = X @ W + b
+    bound = (785 * np.finfo(np.float32).eps * (X.abs() @ W.abs() + b.abs())).numpy()
+    if method == "forward":
+        assert result.dtype == np.float32 and np.all(np.abs(result - logits.numpy()) <= bound)
+    elif method == "predict_proba":
+        rtol = 2 * bound.max() + 16 * np.finfo(np.float32).eps
+        assert result.dtype == np.float32
+        np.testing.assert_allclose(result, torch.softmax(logits, 1).numpy(), rtol=rtol, atol=1e-30)
+    else:
+        # Where the two best logits are further apart than the error bound, the argmax is the same.
+        top2 = np.sort(logits.numpy(), axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 2 * bound.max(axis=1)
+        assert clear.mean() > 0.99
+        np.testing.assert_array_equal(result[clear], logits.argmax(1).numpy()[clear])
+
+
+def test_a_chunked_forward_checks_the_input_as_before():
+    net = nps.SoftmaxRegression()
+    with pytest.raises(ValueError, match=r"100 features per example \(shape \(2, 10, 10\)\)"):
+        net.forward(np.zeros((2, 10, 10), np.uint8))
+    with pytest.raises(ValueError, match=r"got shape \(784,\)"):
+        net.predict(np.zeros(784, np.uint8))
+    with pytest.raises(TypeError, match="complex"):
+        net.predict_proba(np.zeros((2, 784), complex))
+    with pytest.raises(TypeError, match="must hold real numbers, got dtype <U1"):
+        net.predict_proba(np.full((2, 784), "a"))
+    assert net.predict_proba(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)
+    assert net.forward(np.ones((3, 1, 28, 28), bool)).dtype == np.float32

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -458,3 +459,22 @@ def test_a_bool_is_not_a_number(small, name, value) -> None:
         ):
             call()
         assert_unfitted(clf, X)
+
+
+def test_predicting_on_uint8_pixels_takes_no_float_copy_of_them(fashion) -> None:
+    images, labels = fashion[0][:20_000].reshape(20_000, -1), fashion[1][:20_000]
+    clf = SoftmaxClassifier(max_iter=1, random_state=0).fit(images[:2000], labels[:2000])
+    for method in ("predict_proba", "predict", "decision_function"):
+        tracemalloc.start()
+        try:
+            result = getattr(clf, method)(images)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # A float32 copy of the pixels would be 4 times their size.
+        assert peak < images.nbytes / 2 + result.nbytes, f"{method}: {peak} bytes for {images.nbytes} of pixels"
+    # The logits of the same pixels as float32, which the model computes in, within float32's error (two sums of
+    # 784 products and b, each erring by at most 785 u times the sum of the terms' magnitudes).
+    pixels = images.astype(np.float32)
+    bound = 785 * np.finfo(np.float32).eps * (pixels @ np.abs(clf.coef_.T) + np.abs(clf.intercept_))
+    assert np.all(np.abs(clf.decision_function(images) - clf.decision_function(pixels)) <= bound)
