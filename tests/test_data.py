@@ -741,3 +741,47 @@ def test_malformed_urls_keep_their_password_hidden_in_messages():
         assert "p" not in str(info.value).split("***")[0].split("//")[-1] and "#ss" not in str(info.value)
         assert not isinstance(info.value, argparse.ArgumentTypeError), "a data error, not a CLI one"
     assert redact_url("see http://u:p@h1/ and http://v:q@h2") == "see http://***@h1/ and http://***@h2"
+
+
+# --- what help() shows ------------------------------------------------------------------------------------
+
+
+def test_signatures_show_a_data_set_by_name_not_by_its_pins():
+    import inspect
+    import pydoc
+
+    import npsoftmax as nps
+
+    assert repr(data.FASHION_MNIST) == "Dataset('fashion-mnist')"
+    shown = pydoc.render_doc(nps.load_data_fashion_mnist, renderer=pydoc.plaintext).splitlines()
+    signature = next(line for line in shown if line.startswith("load_data_fashion_mnist("))
+    assert signature.endswith("dataset: 'Dataset' = Dataset('fashion-mnist')) -> 'DataIters'")
+    assert len(signature) < 400, signature
+    # No default of a public function or class shows in more than a line (the class names are 102 characters).
+    for name in nps.__all__:
+        try:
+            parameters = inspect.signature(getattr(nps, name)).parameters.values()
+        except (TypeError, ValueError):  # not callable, or no signature
+            continue
+        for parameter in parameters:
+            assert len(repr(parameter.default)) <= 120, f"{name}({parameter.name}={parameter.default!r})"
+
+
+def test_the_default_data_home_is_the_user_cache_folder_as_linux_has_it(monkeypatch, tmp_path):
+    """platformdirs gives the default; on Linux, the XDG rule it had before: an absolute XDG_CACHE_HOME, else
+    ~/.cache (a relative or blank XDG_CACHE_HOME is ignored, as the XDG specification says)."""
+    monkeypatch.delenv("NPSOFTMAX_DATA")
+    monkeypatch.setattr(data, "_CHECKOUT", tmp_path)  # as if installed from a wheel
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    for xdg, expected in [
+        (str(tmp_path / "xdg"), tmp_path / "xdg"),
+        ("relative/cache", tmp_path / "user" / ".cache"),
+        ("  ", tmp_path / "user" / ".cache"),
+        ("", tmp_path / "user" / ".cache"),
+        (None, tmp_path / "user" / ".cache"),
+    ]:
+        if xdg is None:
+            monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert get_data_home() == expected / "npsoftmax" / "fashion-mnist", xdg

@@ -1,0 +1,146 @@
+"""Windows, simulated: the command and the API in child processes where ``fcntl``, ``os.fork`` and the POSIX-only
+signals do not exist, as on Windows. They complete, and the ``--out`` and data-home locks still hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parents[1]
+
+# Loaded by every Python process started with this folder first on PYTHONPATH (the drawing process included),
+# before anything else is imported. filelock, finding no fcntl on a platform that is not "win32", uses its soft lock
+# (a marker file) and warns that it does; on Windows it uses msvcrt's lock, without a warning.
+SITECUSTOMIZE = """
+import os, signal, sys, warnings
+sys.modules["fcntl"] = None
+for name in ("fork", "forkpty", "register_at_fork"):
+    if hasattr(os, name):
+        delattr(os, name)
+for name in ("SIGHUP", "SIGQUIT"):
+    delattr(signal, name)
+warnings.filterwarnings("ignore", "only soft file lock is available")
+"""
+
+# The API, as a learner uses it, then the --out lock across processes: a folder claimed here is refused to the
+# command, and once released, the command writes into it.
+API = """
+import json, os, signal, subprocess, sys
+import numpy as np
+import npsoftmax as nps
+from npsoftmax import _cli, train
+
+home, out = sys.argv[1], sys.argv[2]
+try:
+    import fcntl
+except ImportError:
+    fcntl = None
+simulated = {
+    "fcntl": fcntl is not None,
+    "fork": hasattr(os, "fork"),
+    "signals": [name for name in ("SIGHUP", "SIGQUIT") if hasattr(signal, name)],
+}
+train_iter, test_iter = nps.load_data_fashion_mnist(256, home, download=False)
+net = nps.SoftmaxRegression(seed=0)
+history = nps.train_ch3(net, train_iter, test_iter, nps.cross_entropy, 1, nps.SGD(net.params, lr=0.1), animate=False)
+loaded = nps.SoftmaxRegression.load(net.save(os.path.join(os.path.dirname(out), "model.npz")))
+
+folder = _cli.claim_output_folder(out, False, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+command = [sys.executable, "-m", "npsoftmax.train", "--data-dir", home, "--no-download", "--out", out, "--epochs", "1"]
+refused = subprocess.run(command + ["--quiet"], capture_output=True, text=True)
+folder.release()
+print(json.dumps({
+    "simulated": simulated,
+    "test_acc": history[-1]["test_acc"],
+    "same_model": bool(np.array_equal(loaded.W, net.W)),
+    "refused": [refused.returncode, refused.stderr],
+    "left_in_out": sorted(os.listdir(out)),
+}))
+"""
+
+
+@pytest.fixture
+def windows_like(tmp_path) -> dict[str, str]:
+    """The environment of a child process that runs as if on Windows."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return os.environ | {"PYTHONPATH": os.pathsep.join([str(site), str(REPO)]), "MPLBACKEND": "Agg"}
+
+
+def test_the_command_and_the_api_run_without_fcntl_fork_sighup_and_sigquit(windows_like, tmp_path, fashion_mnist_home):
+    out = tmp_path / "run"
+    api = subprocess.run(
+        [sys.executable, "-c", API, str(fashion_mnist_home), str(out)],
+        env=windows_like,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert api.returncode == 0, api.stderr
+    report = json.loads(api.stdout)
+    assert report["simulated"] == {"fcntl": False, "fork": False, "signals": []}
+    assert 0.7 < report["test_acc"] < 0.85 and report["same_model"]
+    status, stderr = report["refused"]
+    assert status == 2 and stderr.strip().endswith(
+        f"--out {out} is in use by another command writing into it; wait for it or choose another folder"
+    ), stderr
+    assert report["left_in_out"] == [], "the lock's file goes with the lock"
+
+    # Once released, the command itself, in the folder it was refused.
+    command = [sys.executable, "-m", "npsoftmax.train", "--data-dir", str(fashion_mnist_home), "--no-download"]
+    result = subprocess.run(
+        [*command, "--out", str(out), "--epochs", "1"], env=windows_like, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("test accuracy ")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and len(metrics["epochs"]) == 1
+    from npsoftmax import train
+
+    assert sorted(p.name for p in out.iterdir()) == sorted(train.OUTPUTS)
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from npsoftmax import data
+with data._locked(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+TRY = """
+import sys
+from pathlib import Path
+from npsoftmax._io import FolderInUse, FolderLock
+try:
+    FolderLock.acquire(Path(sys.argv[1]), wait=False)
+except FolderInUse:
+    print("in use")
+else:
+    print("acquired")
+"""
+
+
+def test_the_data_home_lock_holds_without_fcntl(windows_like, tmp_path):
+    home = tmp_path / "home"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home)],
+        env=windows_like,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline() == "held\n"
+    attempt = [sys.executable, "-c", TRY, str(home)]
+    assert subprocess.run(attempt, env=windows_like, capture_output=True, text=True).stdout == "in use\n"
+    holder.communicate("", timeout=60)
+    assert holder.returncode == 0 and list(home.iterdir()) == [], "the lock's file goes with the lock"
+    assert subprocess.run(attempt, env=windows_like, capture_output=True, text=True).stdout == "acquired\n"
