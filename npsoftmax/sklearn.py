@@ -38,6 +38,8 @@ __all__ = ["SoftmaxClassifier"]
 # What a training call builds besides the attributes ending in "_": the model and the updater, the loss, the batch
 # order's generator.
 _TRAINING_STATE = ("_net", "_updater", "_loss", "_rng")
+# What a divergence says to do, wherever it is first seen.
+_ADVICE = "lower lr, or standardize X (e.g. a StandardScaler in a Pipeline)"
 
 
 class _Number(Interval):
@@ -48,7 +50,8 @@ class _Number(Interval):
 
 
 def _all_or_nothing(train: Callable) -> Callable:
-    """Make a training call leave the estimator as it was when it raises, or unfitted when training diverged.
+    """Make a training call leave the estimator as it was when it raises, or unfitted when training diverged
+    (wherever the divergence is first seen: in a training batch, or in the early-stopping validation).
 
     scikit-learn's estimators promise this: never a half-set-up estimator (``classes_`` without a model), never a
     fitted model changed by a call that failed, never a diverged model that predicts NaN. The state before the
@@ -60,9 +63,11 @@ def _all_or_nothing(train: Callable) -> Callable:
         before = copy.deepcopy(self._fitted_state())
         try:
             return train(self, *args, **kwargs)
-        except TrainingDiverged:
+        except TrainingDiverged as exc:
             self._restore({})
-            raise
+            if _ADVICE in str(exc):  # worded by _train_epoch
+                raise
+            raise TrainingDiverged(f"{exc}; {_ADVICE}") from None  # first seen elsewhere: in the validation
         except BaseException:
             self._restore(before)
             raise

@@ -478,3 +478,37 @@ def test_predicting_on_uint8_pixels_takes_no_float_copy_of_them(fashion) -> None
     pixels = images.astype(np.float32)
     bound = 785 * np.finfo(np.float32).eps * (pixels @ np.abs(clf.coef_.T) + np.abs(clf.intercept_))
     assert np.all(np.abs(clf.decision_function(images) - clf.decision_function(pixels)) <= bound)
+
+
+def test_early_stopping_at_lr_1e38_is_a_divergence_and_leaves_the_estimator_unfitted(small) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(lr=1e38, early_stopping=True, random_state=0)
+    with pytest.raises(TrainingDiverged, match="lower lr, or standardize X"):
+        clf.fit(X, y)
+    assert_unfitted(clf, X)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_a_divergence_first_seen_in_the_validation_leaves_the_estimator_unfitted(small, fitted, monkeypatch) -> None:
+    """One batch of every example at lr 1e38: the batch's loss and the weights after it are finite, the logits
+    of the held-out examples overflow. The evaluation reports it as a divergence (TrainingDiverged), as the training
+    loop's evaluation does."""
+    import npsoftmax.sklearn
+
+    evaluate = npsoftmax.sklearn.evaluate_loss_and_accuracy
+
+    def evaluate_reporting_divergence(net, data_iter):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not all(np.isfinite(net(X_val)).all() for X_val, _ in data_iter):
+                raise TrainingDiverged("the model's logits became NaN or infinite in evaluation")
+        return evaluate(net, data_iter)
+
+    monkeypatch.setattr(npsoftmax.sklearn, "evaluate_loss_and_accuracy", evaluate_reporting_divergence)
+    X, y = small
+    clf = SoftmaxClassifier(random_state=0)
+    if fitted:
+        clf.fit(X, y)
+    clf.set_params(lr=1e38, batch_size=len(X), early_stopping=True)
+    with pytest.raises(TrainingDiverged, match="in evaluation; lower lr, or standardize X"):
+        clf.fit(X, y)
+    assert_unfitted(clf, X)
