@@ -12,9 +12,11 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -785,3 +787,53 @@ def test_the_default_data_home_is_the_user_cache_folder_as_linux_has_it(monkeypa
         else:
             monkeypatch.setenv("XDG_CACHE_HOME", xdg)
         assert get_data_home() == expected / "npsoftmax" / "fashion-mnist", xdg
+
+
+# Run as root, the child imports all it needs, then becomes the unprivileged user "nobody" (the interpreter's own
+# folder may be closed to it), for whom a folder it does not own cannot be written, locked or cleaned.
+AS_NOBODY = """
+import os, sys
+import filelock, platformdirs, requests
+import npsoftmax as nps
+from npsoftmax import _cli, train
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+home, out = sys.argv[1], sys.argv[2]
+X, y, Xt, yt, source = nps.data.load(root=home, mirrors=[])
+print(X.shape, Xt.shape, source)
+try:
+    _cli.claim_output_folder(out, False, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+except _cli.UsageError as exc:
+    print(exc)
+"""
+
+
+def test_a_data_home_and_an_out_another_user_owns(tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("this test becomes another user, which needs root (as CI has)")
+    shared = Path(tempfile.mkdtemp(prefix="npsoftmax-shared-"))  # outside pytest's folders, which are root's alone
+    try:
+        shared.chmod(0o755)
+        home, out = shared / "home", shared / "out"
+        home.mkdir()
+        out.mkdir()
+        for spec in data.FASHION_MNIST.files:
+            (home / spec.gz_name).write_bytes((REAL_DATA / spec.gz_name).read_bytes())
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        result = subprocess.run(
+            [sys.executable, "-c", AS_NOBODY, str(home), str(out)], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [
+            f"(60000, 28, 28) (10000, 28, 28) {home}",
+            f"--out {out}: cannot write there: Permission denied; choose another folder",
+        ]
+        assert result.stderr.splitlines() == [
+            f"cannot write the caches in {home} (Permission denied; they take 55 MB): using the data from memory, "
+            "verified again at every load"
+        ]
+        assert sorted(p.name for p in home.iterdir()) == sorted(spec.gz_name for spec in data.FASHION_MNIST.files)
+        assert list(out.iterdir()) == []
+    finally:
+        shutil.rmtree(shared)
