@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _processes import popen_interruptible
+
+from npsoftmax import train
 
 REPO = Path(__file__).parents[1]
 
@@ -102,8 +106,6 @@ def test_the_command_and_the_api_run_without_fcntl_fork_sighup_and_sigquit(windo
     assert result.stdout.strip().splitlines()[-1].startswith("test accuracy ")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "completed" and len(metrics["epochs"]) == 1
-    from npsoftmax import train
-
     assert sorted(p.name for p in out.iterdir()) == sorted(train.OUTPUTS)
 
 
@@ -144,3 +146,34 @@ def test_the_data_home_lock_holds_without_fcntl(windows_like, tmp_path):
     holder.communicate("", timeout=60)
     assert holder.returncode == 0 and list(home.iterdir()) == [], "the lock's file goes with the lock"
     assert subprocess.run(attempt, env=windows_like, capture_output=True, text=True).stdout == "acquired\n"
+
+
+CLAIM = """
+import sys
+from npsoftmax import _cli, train
+try:
+    _cli.claim_output_folder(sys.argv[1], True, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+except _cli.UsageError as exc:
+    print(exc)
+"""
+
+
+def test_a_running_command_holds_its_out_without_fcntl(windows_like, tmp_path, fashion_mnist_home):
+    out = tmp_path / "run"
+    argv = [sys.executable, "-m", "npsoftmax.train", "--data-dir", str(fashion_mnist_home), "--no-download"]
+    argv += ["--out", str(out), "--epochs", "1000"]
+    run = popen_interruptible(argv, env=windows_like, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stdout.readline().split()[:2] == ["epoch", "1/1000"]  # training: the folder is claimed
+        claim = subprocess.run(
+            [sys.executable, "-c", CLAIM, str(out)], env=windows_like, capture_output=True, text=True, timeout=300
+        )
+        assert claim.stdout == (
+            f"--out {out} is in use by another command writing into it; wait for it or choose another folder\n"
+        ), claim.stderr
+    finally:
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 130 and "Traceback" not in stderr, stderr
+    assert json.loads((out / "metrics.json").read_text())["status"] == "interrupted"
+    assert not any(p.name.startswith(".npsoftmax-tmp-") for p in out.iterdir()), "the lock's file goes with the lock"
