@@ -1,5 +1,6 @@
-"""Windows, simulated: the command and the API in child processes where ``fcntl``, ``os.fork`` and the POSIX-only
-signals do not exist, as on Windows. They complete, and the ``--out`` and data-home locks still hold."""
+"""Any OS: the command and the API in child processes where ``fcntl``, ``os.fork`` and the POSIX-only signals do not
+exist, as on Windows, complete, and the ``--out`` and data-home locks still hold; and here, the system's own lock
+is released when its holder dies."""
 
 from __future__ import annotations
 
@@ -177,3 +178,31 @@ def test_a_running_command_holds_its_out_without_fcntl(windows_like, tmp_path, f
     assert run.returncode == 130 and "Traceback" not in stderr, stderr
     assert json.loads((out / "metrics.json").read_text())["status"] == "interrupted"
     assert not any(p.name.startswith(".npsoftmax-tmp-") for p in out.iterdir()), "the lock's file goes with the lock"
+
+
+HOLD_OUT = """
+import sys
+from npsoftmax import _cli, train
+folder = _cli.claim_output_folder(sys.argv[1], False, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("kind", ["out", "data home"])
+def test_a_killed_holder_s_lock_is_released_by_the_system(tmp_path, kind):
+    """Here, with the system's own lock: the holder killed with SIGKILL leaves the lock's file, but not the lock;
+    the next claim takes it, and the file goes when that one is released."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    hold = HOLD if kind == "data home" else HOLD_OUT
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline() == "held\n"
+    attempt = [sys.executable, "-c", TRY, str(folder)]
+    assert subprocess.run(attempt, capture_output=True, text=True).stdout == "in use\n"
+    holder.kill()
+    holder.wait()
+    assert [p.name for p in folder.iterdir()] == [".npsoftmax-tmp-lock"]
+    assert subprocess.run(attempt, capture_output=True, text=True).stdout == "acquired\n"
