@@ -19,14 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, NoReturn, TextIO
 
-from ._io import TEMP_PREFIX
+from ._io import LOCK_NAME, TEMP_PREFIX, FolderInUse, FolderLock
 from ._signals import signal_of
 from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks, the output folder is not claimed against other processes
-    fcntl = None
 
 
 @contextlib.contextmanager
@@ -305,41 +300,28 @@ def check_data_home(data_dir: str | None) -> None:
 
 
 class OutputFolder(NamedTuple):
-    """The folder a command writes into, whether it was created for it, and the open descriptor whose lock
-    claims it against other processes for as long as the command runs (None without locks)."""
+    """The folder a command writes into, whether it was created for it, and the lock that claims it against
+    other processes for as long as the command runs (None where its filesystem has no locks)."""
 
     path: Path
     created: bool
-    lock: int | None
+    lock: FolderLock | None
 
     def release(self) -> None:
         if self.lock is not None:
-            os.close(self.lock)
+            self.lock.release()
 
 
-def _lock(path: Path, what: str) -> int | None:
+def _lock(path: Path, what: str) -> FolderLock | None:
     """Hold an exclusive lock on the folder ``path``, or refuse: another process is writing into it."""
-    if fcntl is None:
-        return None
-    fd = os.open(path, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        return FolderLock.acquire(path, wait=False)
+    except FolderInUse:
         raise UsageError(
             f"{what} is in use by another command writing into it; wait for it or choose another folder"
         ) from None
-    except OSError:  # a filesystem without locks: nothing to claim it with
-        os.close(fd)
-        return None
-    try:
-        same = os.path.samestat(os.fstat(fd), os.stat(path))
-    except OSError:
-        same = False
-    if not same:  # the command that held it removed it, empty, between our open and our lock
-        os.close(fd)
-        raise UsageError(f"{what} was removed by another command as it was claimed; try again")
-    return fd
+    except FileNotFoundError:  # the command that held it removed it, empty, between our mkdir and our lock
+        raise UsageError(f"{what} was removed by another command as it was claimed; try again") from None
 
 
 def claim_output_folder(
@@ -377,9 +359,9 @@ def claim_output_folder(
             raise UsageError(f"{what}: cannot create it: {exc.strerror or exc}; choose another folder") from None
     try:
         lock = _lock(path, what)
-    except OSError as exc:
+    except OSError as exc:  # the lock's file is the first thing written there
         remove_if_empty(path, created)
-        raise UsageError(f"{what}: cannot open it: {exc.strerror or exc}; choose another folder") from None
+        raise UsageError(f"{what}: cannot write there: {exc.strerror or exc}; choose another folder") from None
     claimed = OutputFolder(path, created, lock)
     try:
         _take(path, what, overwrite, outputs, kind)
@@ -409,7 +391,7 @@ def _take(path: Path, what: str, overwrite: bool, outputs: Sequence[str], kind: 
                 f"{what} already holds a {kind} ({', '.join(entries[:5])}); pass --overwrite to replace it, "
                 f"or choose another folder"
             )
-        for name in modes:  # the earlier one's files, and the temporaries a killed process left
+        for name in modes.keys() - {LOCK_NAME}:  # the earlier one's files, and the temporaries a killed process left
             (path / name).unlink(missing_ok=True)
         probe = path / f"{TEMP_PREFIX}write-test"
         probe.write_bytes(b"")
@@ -421,5 +403,6 @@ def _take(path: Path, what: str, overwrite: bool, outputs: Sequence[str], kind: 
 def remove_if_empty(out: Path | None, created: bool) -> None:
     """Remove ``out`` again when this command created it and wrote nothing into it."""
     with contextlib.suppress(OSError):
-        if out is not None and created and out.is_dir() and not any(out.iterdir()):
+        if out is not None and created and out.is_dir() and {p.name for p in out.iterdir()} <= {LOCK_NAME}:
+            (out / LOCK_NAME).unlink(missing_ok=True)  # still locked: see FolderLock.release
             out.rmdir()

@@ -58,13 +58,8 @@ from numpy.typing import ArrayLike
 if TYPE_CHECKING:  # imported where a file is fetched: a warm load needs neither (0.1 s of every start)
     import requests
 
-from ._io import TEMP_PREFIX, write_atomic
+from ._io import LOCK_NAME, TEMP_PREFIX, FolderLock, write_atomic
 from .idx import IDXError, open_regular, parse_idx
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock, so concurrent first loads of one folder are not serialized there.
-    fcntl = None
 
 __all__ = [
     "DEFAULT_MIRRORS",
@@ -173,6 +168,10 @@ class Dataset:
                 raise ValueError(
                     f"Dataset {self.name}: mirror {redact_url(mirror)!r} is not an http(s) URL ending in /"
                 )
+
+    def __repr__(self) -> str:
+        # The name alone: a signature with a Dataset default, as help() shows it, is then one line, not a page of pins.
+        return f"Dataset({self.name!r})"
 
     @property
     def n_classes(self) -> int:
@@ -359,8 +358,10 @@ def download_fashion_mnist(
 
 def get_data_home(root: PathArg | None = None, dataset: Dataset = FASHION_MNIST) -> Path:
     """The folder of a data set's downloads and caches: ``root`` when given, else ``$NPSOFTMAX_DATA``, else
-    ``data/<dataset.name>`` of the source checkout this package runs from, else
-    ``$XDG_CACHE_HOME/npsoftmax/<dataset.name>`` (by default ``~/.cache/npsoftmax/fashion-mnist``).
+    ``data/<dataset.name>`` of the source checkout this package runs from, else ``<dataset.name>`` in the user's
+    cache folder for npsoftmax: ``$XDG_CACHE_HOME/npsoftmax`` on Linux (by default
+    ``~/.cache/npsoftmax/fashion-mnist``), ``~/Library/Caches/npsoftmax`` on macOS, and
+    ``%LOCALAPPDATA%\\npsoftmax\\Cache`` on Windows (as ``platformdirs`` gives it).
 
     ``root`` and ``NPSOFTMAX_DATA`` name the data home itself, so give each data set its own. Raises ValueError
     when either is empty or blank (it would mean the current folder) or longer than any path.
@@ -373,8 +374,9 @@ def get_data_home(root: PathArg | None = None, dataset: Dataset = FASHION_MNIST)
         return _folder(os.environ[DATA_ENV], DATA_ENV)
     if (_CHECKOUT / "setup.cfg").is_file() and (_CHECKOUT / "data").is_dir():
         return _CHECKOUT / "data" / dataset.name
-    cache = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(cache) if os.path.isabs(cache) else Path.home() / ".cache") / "npsoftmax" / dataset.name
+    import platformdirs  # 5 ms, for the default home only
+
+    return platformdirs.user_cache_path("npsoftmax", appauthor=False) / dataset.name
 
 
 def data_source(root: PathArg | None = None, dataset: Dataset = FASHION_MNIST) -> str:
@@ -753,25 +755,36 @@ def _failure_message(
 
 @contextlib.contextmanager
 def _locked(home: Path) -> Iterator[None]:
-    """Create ``home`` and hold its lock; while held, any temporary there is a killed run's leftover."""
+    """Create ``home`` and hold its lock; while held, any temporary there is a killed run's leftover.
+
+    A home this process cannot write into (another user's, read-only) is used unlocked: nothing is written there.
+    """
     try:
         home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(home, os.O_RDONLY) if fcntl is not None else None
     except OSError as exc:
         raise DataUnavailableError(
             f"cannot use {home} as the data home: {_home_problem(home, exc)}; choose another with --data-dir or "
             f"{DATA_ENV}"
         ) from exc
     try:
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        for leftover in home.glob(f"{TEMP_PREFIX}*"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        lock = FolderLock.acquire(home, wait=True)
+    except OSError as exc:
+        if not (isinstance(exc, PermissionError) or exc.errno == errno.EROFS):
+            raise DataUnavailableError(
+                f"cannot use {home} as the data home: {_home_problem(home, exc)}; choose another with --data-dir "
+                f"or {DATA_ENV}"
+            ) from exc
+        lock = None
+    try:
+        if lock is not None:
+            for leftover in home.glob(f"{TEMP_PREFIX}*"):
+                if leftover.name != LOCK_NAME:
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
         yield
     finally:
-        if fd is not None:
-            os.close(fd)
+        if lock is not None:
+            lock.release()
 
 
 def _home_problem(home: Path, exc: OSError) -> str:

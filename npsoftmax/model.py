@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._blas import one_blas_thread
 from ._io import write_atomic
 from .losses import softmax
-from .validation import check_float_dtype, check_problem, check_scalar, flatten_examples
+from .validation import check_float_array, check_float_dtype, check_problem, check_scalar, flatten_examples
 
 __all__ = ["SoftmaxRegression"]
 
@@ -60,20 +61,39 @@ class SoftmaxRegression:
         return self.W.dtype
 
     def forward(self, X: ArrayLike) -> np.ndarray:
-        """Logits ``X @ W + b`` of shape (n, num_outputs); ``X`` is (n, d) or images (n, 28, 28) / (n, 1, 28, 28)."""
-        X = flatten_examples(X, self.W.shape[0])
-        logits = X.astype(self.dtype, copy=False) @ self.W
+        """Logits ``X @ W + b`` of shape (n, num_outputs); ``X`` is (n, d) or images (n, 28, 28) / (n, 1, 28, 28).
+
+        ``X`` of another dtype than the model's (uint8 pixels, float64) is converted a few thousand rows at a
+        time, so the memory used beyond ``X`` and the logits is a few MB whatever its size, not a float copy of
+        it (8 times the size of uint8 pixels).
+        """
+        X = np.asarray(X)
+        # Checked as flatten_examples checks, on stand-ins that hold no data: only the dtype, only the shape.
+        check_float_array("X", np.empty(0, X.dtype), finite=False)
+        flatten_examples(np.broadcast_to(np.empty((), self.dtype), X.shape), self.W.shape[0])
+        d, k = self.W.shape
+        if X.dtype == self.dtype:
+            logits = X.reshape(len(X), d) @ self.W
+        else:
+            logits = np.empty((len(X), k), self.dtype)
+            converted = np.empty((max(1, min(len(X), _CONVERTED_BYTES // (d * self.dtype.itemsize))), d), self.dtype)
+            with one_blas_thread():  # the chunks' products are small, as a batch's are
+                for start in range(0, len(X), len(converted)):
+                    rows = X[start : start + len(converted)].reshape(-1, d)
+                    converted[: len(rows)] = rows  # cast into the model's dtype
+                    np.matmul(converted[: len(rows)], self.W, out=logits[start : start + len(rows)])
         logits += self.b
         return logits
 
     __call__ = forward
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities ``softmax(X @ W + b)``, shape (n, num_outputs), rows summing to 1."""
+        """Class probabilities ``softmax(X @ W + b)``, shape (n, num_outputs), rows summing to 1; memory as
+        :meth:`forward`."""
         return softmax(self.forward(X))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """The most probable class of each example, int64 of shape (n,)."""
+        """The most probable class of each example, int64 of shape (n,); memory as :meth:`forward`."""
         return self.forward(X).argmax(axis=1)
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -93,21 +113,29 @@ class SoftmaxRegression:
         than :data:`MAX_ZIP_MEMBERS` members.
 
         Raises ``ValueError`` naming the file and the problem for anything that is not such a model: not a
-        regular file, too large or listing too many members, empty, not an ``.npz`` (a bare ``.npy`` among
-        them), missing arrays, shapes that do not fit or are empty, a dtype other than float32/float64 (complex,
-        integer, object), or array headers claiming more data than the file holds. Sizes are checked before
-        anything is allocated, and pickles are refused. ``FileNotFoundError`` if there is no file.
+        regular file, too large or listing too many members, empty, truncated, not an ``.npz`` (a bare ``.npy``
+        among them), a zip this reader cannot open (an encrypted member, an unknown compression method, damaged
+        records), missing arrays, shapes that do not fit, are empty or negative, a dtype other than
+        float32/float64 (complex, integer, object), or array headers claiming more data than the file declares.
+        Sizes are checked before anything is allocated or inflated, so memory stays within the sizes the file
+        declares (at most :data:`MAX_ARRAY_BYTES` an array), and pickles are refused. ``FileNotFoundError`` if
+        there is no file.
         """
-        try:
-            with _open_regular_file(path) as f:
+        with _open_regular_file(path) as f:
+            try:
                 _check_zip_directory(f, path)
                 with zipfile.ZipFile(f) as archive:
                     W, b = (_read_npz_member(archive, name, path) for name in ("W", "b"))
-        except (zipfile.BadZipFile, EOFError, zlib.error):
-            raise ValueError(
-                f"{path} is not an .npz file (empty, truncated, or another format such as a bare .npy); "
-                f"a model file is written by SoftmaxRegression.save"
-            ) from None
+            except (_NotAModel, MemoryError):
+                raise
+            except Exception as exc:
+                # zipfile and its decompressors fail in many ways on a damaged or hostile archive (BadZipFile,
+                # EOFError, zlib.error, RuntimeError for an encrypted member, NotImplementedError for an unknown
+                # compression method, OSError from bz2, ...): every one means the same to the caller.
+                raise _NotAModel(
+                    f"{path} is not an .npz file SoftmaxRegression can read ({_describe(exc)}); "
+                    f"a model file is written by SoftmaxRegression.save"
+                ) from None
         if W.ndim != 2 or b.ndim != 1:
             raise ValueError(f"{path}: W must be 2-D and b 1-D, got shapes {W.shape} and {b.shape}")
         if W.dtype != b.dtype:
@@ -125,6 +153,9 @@ class SoftmaxRegression:
         return f"SoftmaxRegression(num_inputs={d}, num_outputs={k}, dtype={self.dtype.name})"
 
 
+# X in another dtype than the model's is converted this many bytes at a time (1,337 rows of 784 float32 pixels):
+# enough rows for an efficient product, a few MB next to inputs of hundreds.
+_CONVERTED_BYTES = 1 << 22
 # A model's arrays are a few hundred KB; a header claiming more than this is not a model.
 MAX_ARRAY_BYTES = 1 << 30
 # Two arrays and the zip's own records: a larger file is not a model, and is not read.
@@ -134,6 +165,15 @@ MAX_FILE_BYTES = 2 * MAX_ARRAY_BYTES + (1 << 20)
 MAX_ZIP_MEMBERS = 16
 MAX_ZIP_DIRECTORY_BYTES = 1 << 16
 _END_OF_DIRECTORY = struct.Struct("<4s4H2LH")  # the zip's last record: its list's length and size
+
+
+class _NotAModel(ValueError):
+    """A refusal that already names the file; any other failure while reading it is worded into one."""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
 
 _FILE_KINDS = {
     stat.S_ISDIR: "a directory",
@@ -162,9 +202,9 @@ def _open_regular_file(path: str | os.PathLike):
             return os.fdopen(fd, "rb")
         os.close(fd)
         if stat.S_ISREG(mode):
-            raise ValueError(f"{path} holds {size} bytes, more than a model file can ({MAX_FILE_BYTES}); not a model")
+            raise _NotAModel(f"{path} holds {size} bytes, more than a model file can ({MAX_FILE_BYTES}); not a model")
     kind = next((name for is_kind, name in _FILE_KINDS.items() if is_kind(mode)), "not a regular file")
-    raise ValueError(
+    raise _NotAModel(
         f"{path} is {kind}, not a model file; SoftmaxRegression.load reads only regular files, "
         f"as SoftmaxRegression.save writes them"
     )
@@ -186,7 +226,7 @@ def _check_zip_directory(f, path: str | os.PathLike) -> None:
         return
     _, _, _, _, n_members, directory_bytes, _, _ = _END_OF_DIRECTORY.unpack_from(tail, at)
     if n_members > MAX_ZIP_MEMBERS or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
-        raise ValueError(
+        raise _NotAModel(
             f"{path} lists {n_members} members in {directory_bytes} bytes; a model file holds two arrays, W and b "
             f"(at most {MAX_ZIP_MEMBERS} members, {MAX_ZIP_DIRECTORY_BYTES} bytes of list are read)"
         )
@@ -197,7 +237,7 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
     try:
         info = archive.getinfo(f"{name}.npy")
     except KeyError:
-        raise ValueError(f"{path} is not a SoftmaxRegression file: no array {name!r}") from None
+        raise _NotAModel(f"{path} is not a SoftmaxRegression file: no array {name!r}") from None
     with archive.open(info) as f:
         try:
             version = np.lib.format.read_magic(f)
@@ -206,19 +246,22 @@ def _read_npz_member(archive: zipfile.ZipFile, name: str, path: str | os.PathLik
             )
             shape, fortran_order, dtype = read_header(f)
         except ValueError as exc:
-            raise ValueError(f"{path}: array {name!r} has a malformed header ({exc})") from None
+            raise _NotAModel(f"{path}: array {name!r} has a malformed header ({exc})") from None
         try:
             native = check_float_dtype(dtype, name)
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        n_bytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-        if n_bytes > min(info.file_size - f.tell(), MAX_ARRAY_BYTES):
-            raise ValueError(
-                f"{path}: array {name!r} claims shape {shape} ({n_bytes} bytes) but the file holds "
-                f"{info.file_size - f.tell()} bytes of it"
+            raise _NotAModel(f"{path}: {exc}") from None
+        declared = info.file_size - f.tell()
+        if any(n < 0 for n in shape):
+            raise _NotAModel(f"{path}: array {name!r} claims shape {shape}, with a negative dimension")
+        n_bytes = math.prod(shape) * dtype.itemsize
+        if n_bytes > min(declared, MAX_ARRAY_BYTES):
+            raise _NotAModel(
+                f"{path}: array {name!r} claims shape {shape} ({n_bytes} bytes) but the file declares "
+                f"{declared} bytes of it (a model's array holds at most {MAX_ARRAY_BYTES})"
             )
         data = f.read(n_bytes)
     if len(data) != n_bytes:
-        raise ValueError(f"{path}: array {name!r} is truncated ({len(data)} of {n_bytes} bytes)")
+        raise _NotAModel(f"{path}: array {name!r} is truncated ({len(data)} of {n_bytes} bytes)")
     stored = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran_order else "C")
     return stored.astype(native, order="C")  # a copy, as save() writes it: native byte order, C order

@@ -8,7 +8,9 @@ here: ``pip install 'npsoftmax[sklearn]'``; ``import npsoftmax`` never imports i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import functools
+from collections.abc import Callable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -34,7 +36,44 @@ from .training import EarlyStopping, TrainingDiverged, run_seeds, train_epoch_ch
 
 __all__ = ["SoftmaxClassifier"]
 
-#: ``schedule``'s choices, by the names ``python -m npsoftmax.train --schedule`` gives them.
+# What a training call builds besides the attributes ending in "_": the model and the updater, the loss, the batch
+# order's generator.
+_TRAINING_STATE = ("_net", "_updater", "_loss", "_rng")
+# What a divergence says to do, wherever it is first seen.
+_ADVICE = "lower lr, or standardize X (e.g. a StandardScaler in a Pipeline)"
+
+
+class _Number(Interval):
+    """scikit-learn's ``Interval``, without bools: ``batch_size=True`` is a mistake, not a batch of 1."""
+
+    def is_satisfied_by(self, val) -> bool:
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+
+def _all_or_nothing(train: Callable) -> Callable:
+    """Make a training call leave the estimator as it was when it raises, or unfitted when training diverged
+    (wherever the divergence is first seen: in a training batch, or in the early-stopping validation).
+
+    scikit-learn's estimators promise this: never a half-set-up estimator (``classes_`` without a model), never a
+    fitted model changed by a call that failed, never a diverged model that predicts NaN. The state before the
+    call is copied (the model is updated in place), which costs one copy of the weights per call.
+    """
+
+    @functools.wraps(train)
+    def call(self: SoftmaxClassifier, *args, **kwargs):
+        before = copy.deepcopy(self._fitted_state())
+        try:
+            return train(self, *args, **kwargs)
+        except TrainingDiverged as exc:
+            self._restore({})
+            if _ADVICE in str(exc):  # worded by _train_epoch
+                raise
+            raise TrainingDiverged(f"{exc}; {_ADVICE}") from None  # first seen elsewhere: in the validation
+        except BaseException:
+            self._restore(before)
+            raise
+
+    return call
 
 
 class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
@@ -108,16 +147,16 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "lr": [_Number(Real, 0, None, closed="neither")],
+        "batch_size": [_Number(Integral, 1, None, closed="left")],
+        "max_iter": [_Number(Integral, 1, None, closed="left")],
+        "momentum": [_Number(Real, 0, 1, closed="left")],
+        "alpha": [_Number(Real, 0, None, closed="left")],
         "schedule": [StrOptions(set(SCHEDULES))],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
+        "validation_fraction": [_Number(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [_Number(Integral, 1, None, closed="left")],
+        "random_state": [_Number(Integral, 0, 2**32 - 1, closed="both"), np.random.RandomState, None],
         "dtype": [Options(type, {np.float32, np.float64}), StrOptions({"float32", "float64"})],
         "verbose": ["verbose"],
     }
@@ -154,6 +193,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
     # Training
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_all_or_nothing
     def fit(self, X: ArrayLike, y: ArrayLike) -> SoftmaxClassifier:
         """Train from the chapter's initial weights for ``max_iter`` epochs (fewer with ``early_stopping``).
 
@@ -196,6 +236,7 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_all_or_nothing
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> SoftmaxClassifier:
         """One epoch over ``(X, y)``, continuing from the current weights (the chapter's on the first call).
 
@@ -220,7 +261,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if first_call:
             if len(self.classes_) < 2:
-                del self.classes_
                 raise ValueError(f"classes must hold at least 2 labels, got {classes!r}")
             self._initialize(X.shape[1])
         codes = np.searchsorted(self.classes_, y)
@@ -233,6 +273,21 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         epoch = min(self.n_iter_, self.max_iter - 1)
         self._train_epoch(X, codes, SCHEDULES[self.schedule](self.lr, epoch, self.max_iter))
         return self
+
+    def _fitted_state(self) -> dict:
+        """What training sets: the attributes ending in "_" (as scikit-learn's ``check_is_fitted`` sees them)
+        and the training state."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if (name.endswith("_") and not name.startswith("__")) or name in _TRAINING_STATE
+        }
+
+    def _restore(self, state: dict) -> None:
+        """Replace what training set by ``state``: an earlier :meth:`_fitted_state`, or ``{}`` for unfitted."""
+        for name in self._fitted_state():
+            delattr(self, name)
+        vars(self).update(state)
 
     def _initialize(self, n_features: int) -> np.random.SeedSequence:
         """Fresh weights, updater and batch order; returns the seed of the validation split.
@@ -298,7 +353,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
+        # X keeps its numeric dtype: the model converts it a chunk at a time, not a float copy of it all.
+        X = validate_data(self, X, dtype="numeric", reset=False)
         return self._net.forward(X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:

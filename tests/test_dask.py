@@ -5,6 +5,7 @@ the streaming benchmark's report follows from its own measurements."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -132,3 +133,69 @@ def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130 and stderr == "bench_dask: interrupted; nothing written\n", stderr
     assert stdout == "" and not out.exists()
+
+
+def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(client, blocks) -> None:
+    X, y, X_test, _ = blocks
+    dy, classes = on_the_workers(client, y), np.arange(10)
+    inc = Incremental(SoftmaxClassifier(random_state=0), shuffle_blocks=False).partial_fit(
+        on_the_workers(client, X), dy, classes=classes
+    )
+    before = inc.estimator_
+    proba = before.predict_proba(X_test)
+    dirty = X.copy()
+    dirty[5 * BLOCK_ROWS + 7, 100] = np.nan  # in the sixth block: five are trained on before it arrives
+    with pytest.raises(ValueError, match="NaN"):
+        inc.partial_fit(on_the_workers(client, dirty), dy)
+    assert inc.estimator_ is before and before.n_iter_ == N_TRAIN // BLOCK_ROWS
+    np.testing.assert_array_equal(inc.estimator_.predict_proba(X_test), proba)
+
+    # The stream goes on from the model before the refused pass, as in one process.
+    inc.partial_fit(on_the_workers(client, X), dy)
+    local = SoftmaxClassifier(random_state=0)
+    for _ in range(2):
+        for start in range(0, N_TRAIN, BLOCK_ROWS):
+            local.partial_fit(X[start : start + BLOCK_ROWS], y[start : start + BLOCK_ROWS], classes=classes)
+    np.testing.assert_allclose(inc.estimator_.coef_, local.coef_, rtol=0, atol=1e-6)
+    assert inc.estimator_.n_iter_ == local.n_iter_
+
+
+def load_block(home: str, start: int, die_once: str | None = None) -> np.ndarray:
+    """Rows ``start:start + BLOCK_ROWS`` of the real training images as float32 pixels, read by the worker. With
+    ``die_once`` (a file that does not exist yet), the worker is killed the first time, as the kernel's
+    out-of-memory killer kills it: the block is read again by another worker."""
+    if die_once is not None and not Path(die_once).exists():
+        Path(die_once).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    images = nps.load_fashion_mnist(home, download=False)[0][start : start + BLOCK_ROWS]
+    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+
+
+def test_a_worker_killed_mid_stream_changes_nothing(fashion_mnist_home, blocks, tmp_path) -> None:
+    X, y, _, _ = blocks
+    die_at = 4 * BLOCK_ROWS  # four blocks are trained on when the fifth's worker dies
+    pieces = [
+        da.from_delayed(
+            dask.delayed(load_block)(
+                str(fashion_mnist_home), start, str(tmp_path / "died") if start == die_at else None
+            ),
+            (BLOCK_ROWS, 784),
+            np.float32,
+        )
+        for start in range(0, N_TRAIN, BLOCK_ROWS)
+    ]
+    dX, dy = da.concatenate(pieces), da.from_array(y, chunks=BLOCK_ROWS)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
+        inc = Incremental(SoftmaxClassifier(momentum=0.9, random_state=0), shuffle_blocks=False)
+        inc.partial_fit(dX, dy, classes=np.arange(10))
+    assert (tmp_path / "died").exists(), "a worker was killed"
+
+    local = SoftmaxClassifier(momentum=0.9, random_state=0)
+    for start in range(0, N_TRAIN, BLOCK_ROWS):
+        local.partial_fit(X[start : start + BLOCK_ROWS], y[start : start + BLOCK_ROWS], classes=np.arange(10))
+    assert inc.estimator_.n_iter_ == local.n_iter_ == N_TRAIN // BLOCK_ROWS
+    np.testing.assert_allclose(inc.estimator_.coef_, local.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(inc.estimator_.loss_curve_, local.loss_curve_, rtol=1e-6)

@@ -12,9 +12,11 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -741,3 +743,97 @@ def test_malformed_urls_keep_their_password_hidden_in_messages():
         assert "p" not in str(info.value).split("***")[0].split("//")[-1] and "#ss" not in str(info.value)
         assert not isinstance(info.value, argparse.ArgumentTypeError), "a data error, not a CLI one"
     assert redact_url("see http://u:p@h1/ and http://v:q@h2") == "see http://***@h1/ and http://***@h2"
+
+
+# --- what help() shows ------------------------------------------------------------------------------------
+
+
+def test_signatures_show_a_data_set_by_name_not_by_its_pins():
+    import inspect
+    import pydoc
+
+    import npsoftmax as nps
+
+    assert repr(data.FASHION_MNIST) == "Dataset('fashion-mnist')"
+    shown = pydoc.render_doc(nps.load_data_fashion_mnist, renderer=pydoc.plaintext).splitlines()
+    signature = next(line for line in shown if line.startswith("load_data_fashion_mnist("))
+    assert signature.endswith("dataset: 'Dataset' = Dataset('fashion-mnist')) -> 'DataIters'")
+    assert len(signature) < 400, signature
+    # No default of a public function or class shows in more than a line (the class names are 102 characters).
+    for name in nps.__all__:
+        try:
+            parameters = inspect.signature(getattr(nps, name)).parameters.values()
+        except (TypeError, ValueError):  # not callable, or no signature
+            continue
+        for parameter in parameters:
+            assert len(repr(parameter.default)) <= 120, f"{name}({parameter.name}={parameter.default!r})"
+
+
+def test_the_default_data_home_is_the_user_cache_folder_as_linux_has_it(monkeypatch, tmp_path):
+    """platformdirs gives the default; on Linux, the XDG rule it had before: an absolute XDG_CACHE_HOME, else
+    ~/.cache (a relative or blank XDG_CACHE_HOME is ignored, as the XDG specification says)."""
+    monkeypatch.delenv("NPSOFTMAX_DATA")
+    monkeypatch.setattr(data, "_CHECKOUT", tmp_path)  # as if installed from a wheel
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    for xdg, expected in [
+        (str(tmp_path / "xdg"), tmp_path / "xdg"),
+        ("relative/cache", tmp_path / "user" / ".cache"),
+        ("  ", tmp_path / "user" / ".cache"),
+        ("", tmp_path / "user" / ".cache"),
+        (None, tmp_path / "user" / ".cache"),
+    ]:
+        if xdg is None:
+            monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+        assert get_data_home() == expected / "npsoftmax" / "fashion-mnist", xdg
+
+
+# Run as root, the child imports all it needs, then becomes the unprivileged user "nobody" (the interpreter's own
+# folder may be closed to it), for whom a folder it does not own cannot be written, locked or cleaned.
+AS_NOBODY = """
+import os, sys
+import filelock, platformdirs, requests
+import npsoftmax as nps
+from npsoftmax import _cli, train
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+home, out = sys.argv[1], sys.argv[2]
+X, y, Xt, yt, source = nps.data.load(root=home, mirrors=[])
+print(X.shape, Xt.shape, source)
+try:
+    _cli.claim_output_folder(out, False, outputs=train.OUTPUTS, default_parent="runs", kind="run")
+except _cli.UsageError as exc:
+    print(exc)
+"""
+
+
+def test_a_data_home_and_an_out_another_user_owns(tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("this test becomes another user, which needs root (as CI has)")
+    shared = Path(tempfile.mkdtemp(prefix="npsoftmax-shared-"))  # outside pytest's folders, which are root's alone
+    try:
+        shared.chmod(0o755)
+        home, out = shared / "home", shared / "out"
+        home.mkdir()
+        out.mkdir()
+        for spec in data.FASHION_MNIST.files:
+            (home / spec.gz_name).write_bytes((REAL_DATA / spec.gz_name).read_bytes())
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        result = subprocess.run(
+            [sys.executable, "-c", AS_NOBODY, str(home), str(out)], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [
+            f"(60000, 28, 28) (10000, 28, 28) {home}",
+            f"--out {out}: cannot write there: Permission denied; choose another folder",
+        ]
+        assert result.stderr.splitlines() == [
+            f"cannot write the caches in {home} (Permission denied; they take 55 MB): using the data from memory, "
+            "verified again at every load"
+        ]
+        assert sorted(p.name for p in home.iterdir()) == sorted(spec.gz_name for spec in data.FASHION_MNIST.files)
+        assert list(out.iterdir()) == []
+    finally:
+        shutil.rmtree(shared)

@@ -1,9 +1,13 @@
 """SoftmaxRegression, SGD and the schedules."""
 
+import io
 import os
+import pickle
 import re
+import struct
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -240,3 +244,204 @@ def test_big_endian_arrays_of_two_precisions_are_still_refused(tmp_path):
     np.savez(tmp_path / "model.npz", W=np.zeros((4, 3), ">f4"), b=np.zeros(3, ">f8"))
     with pytest.raises(ValueError, match="W and b must share one dtype, got float32 and float64"):
         nps.SoftmaxRegression.load(tmp_path / "model.npz")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Malformed archives, built byte by byte: one ValueError naming the file, in memory bounded by what it declares.
+
+_LOCAL_HEADER, _CENTRAL_HEADER = b"PK\x03\x04", b"PK\x01\x02"
+# Offsets of the general-purpose flags, the compression method and the uncompressed size in each record.
+_FIELDS = {"flags": (6, 8, "<H"), "method": (8, 10, "<H"), "size": (22, 24, "<L")}
+
+
+def _archive(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _model_members(W: np.ndarray | None = None, b: np.ndarray | None = None) -> dict[str, bytes]:
+    members = {}
+    for name, array in (
+        ("W", np.zeros((4, 3), np.float32) if W is None else W),
+        ("b", np.zeros(3, np.float32) if b is None else b),
+    ):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        members[f"{name}.npy"] = buffer.getvalue()
+    return members
+
+
+def _set_field(raw: bytes, member: str, field: str, value: int) -> bytes:
+    """``raw`` with ``field`` of ``member``'s local header and central directory entry set to ``value``."""
+    local_at, central_at, fmt = _FIELDS[field]
+    data = bytearray(raw)
+    for signature, offset, name_at in ((_LOCAL_HEADER, local_at, 30), (_CENTRAL_HEADER, central_at, 46)):
+        at = data.find(signature)
+        while at >= 0:
+            if data[at + name_at : at + name_at + len(member)] == member.encode():
+                struct.pack_into(fmt, data, at + offset, value)
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def _npy_with_header(array: np.ndarray, shape_text: str, payload: bytes) -> bytes:
+    """An .npy whose header claims ``shape_text``, followed by ``payload`` instead of the array's data."""
+    header = {"descr": np.lib.format.dtype_to_descr(array.dtype), "fortran_order": False, "shape": ()}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    text = buffer.getvalue().replace(b"()", shape_text.encode(), 1)
+    magic_and_length = 10
+    text = text[:-1].rstrip(b" ") + b" " * 64
+    text = text[: (len(text) // 64) * 64 - 1] + b"\n"
+    return text[:8] + struct.pack("<H", len(text) - magic_and_length) + text[magic_and_length:] + payload
+
+
+def _load_traced(path):
+    """``SoftmaxRegression.load(path)``'s ValueError and the peak of Python's allocations while it ran, in bytes."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            nps.SoftmaxRegression.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value).startswith(str(path)), info.value
+    return info.value, peak
+
+
+def test_a_negative_dimension_is_refused_before_the_member_is_inflated(tmp_path):
+    # 64 MB of zeros deflate to 64 KB: reading the member whole would inflate all of it.
+    members = _model_members()
+    members["W.npy"] = _npy_with_header(np.zeros(1, np.float32), "(-1, 3)", bytes(64 << 20))
+    path = tmp_path / "model.npz"
+    path.write_bytes(_archive(members, zipfile.ZIP_DEFLATED))
+    assert path.stat().st_size < 1 << 20
+    error, peak = _load_traced(path)
+    assert "negative dimension" in str(error)
+    assert peak < 2 << 20, f"{peak} bytes allocated"
+
+
+@pytest.mark.parametrize(
+    "case, field, value, message",
+    [
+        ("encrypted", "flags", 0x1, "encrypted"),
+        ("unknown-compression", "method", 99, "compression method"),
+        ("declared-huge", "size", 0xFFFFFFFF, "truncated"),
+    ],
+)
+def test_a_member_zipfile_cannot_read_is_a_value_error_naming_the_file(tmp_path, case, field, value, message):
+    members = _model_members()
+    # The header claims 120 MB, which the patched size declares: all that is read is what the file holds.
+    members["W.npy"] = _npy_with_header(np.zeros(1, np.float32), "(10000000, 3)", bytes(48))
+    path = tmp_path / "model.npz"
+    path.write_bytes(_set_field(_archive(members), "W.npy", field, value))
+    error, peak = _load_traced(path)
+    assert message in str(error)
+    assert peak < 2 << 20, f"{peak} bytes allocated"
+
+
+@pytest.mark.parametrize(
+    "compression",
+    [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA],
+    ids=["stored", "deflated", "bzip2", "lzma"],
+)
+def test_every_truncation_and_every_damaged_byte_loads_or_is_a_value_error_naming_the_file(tmp_path, compression):
+    """A model archive cut at every length, and with each of its bytes in turn set to 0xFF (or 0x00 where it
+    was 0xFF): each either loads (a byte that does not matter, such as a timestamp) or raises one ValueError
+    that names the file, never another exception."""
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    raw = _archive(_model_members(W, b), compression)
+    path = tmp_path / "model.npz"
+    variants = [raw[:cut] for cut in range(len(raw))]
+    variants += [raw[:i] + bytes([0x00 if raw[i] == 0xFF else 0xFF]) + raw[i + 1 :] for i in range(len(raw))]
+    loaded = 0
+    for variant in variants:
+        path.write_bytes(variant)
+        try:
+            model = nps.SoftmaxRegression.load(path)
+        except ValueError as exc:
+            assert str(exc).startswith(str(path)), exc
+        else:
+            loaded += 1
+            assert model.W.shape == (4, 3) and model.b.shape == (3,)
+    assert loaded < len(raw), "most damage is noticed"
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({"W.npy/": b"", "b.npy": b""}, "no array 'W'"),  # a folder entry
+        ({"W": b"", "b": b""}, "no array 'W'"),
+        ({"W.npy": b"W = [[1, 2]]", "b.npy": b""}, "malformed header"),
+        ({"W.npy": pickle.dumps(np.zeros((4, 3))), "b.npy": b""}, "malformed header"),
+    ],
+)
+def test_wrong_members_are_a_value_error_naming_the_file(tmp_path, members, message):
+    path = tmp_path / "model.npz"
+    path.write_bytes(_archive(members))
+    with pytest.raises(ValueError, match=message) as info:
+        nps.SoftmaxRegression.load(path)
+    assert str(info.value).startswith(str(path))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Large inputs: converted in chunks, in the model's dtype, never as a float copy of the whole input
+
+
+@pytest.mark.parametrize("input_dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("method", ["predict_proba", "predict", "forward"])
+def test_large_inputs_take_memory_a_fraction_of_their_size_and_give_the_plain_numbers(input_dtype, method):
+    rng = np.random.default_rng(0)
+    net = nps.SoftmaxRegression(seed=0)
+    net.b[:] = rng.normal(size=10)
+    images = rng.integers(0, 256, size=(20_000, 28, 28), dtype=np.uint8).astype(input_dtype)
+    if input_dtype == np.float64:
+        images /= 255
+    tracemalloc.start()
+    try:
+        result = getattr(net, method)(images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The plain computation made a float64 copy of everything, then a float32 one: 12 times uint8 input.
+    assert peak < images.nbytes / 2 + result.nbytes, (
+        f"{method} on {images.nbytes} bytes of {images.dtype} allocated {peak} bytes at its peak"
+    )
+
+    # The same numbers as the plain computation in float64, within float32's error: a logit sums 784 products
+    # and b, each computation erring by at most 785 u times the sum of the terms' magnitudes (Higham, section
+    # 3.1); a probability's relative error is at most twice the largest logit error, plus a few eps.
+    X = torch.from_numpy(images.reshape(len(images), -1).astype(np.float64))
+    W, b = torch.from_numpy(net.W.astype(np.float64)), torch.from_numpy(net.b.astype(np.float64))
+    logits = X @ W + b
+    bound = (785 * np.finfo(np.float32).eps * (X.abs() @ W.abs() + b.abs())).numpy()
+    if method == "forward":
+        assert result.dtype == np.float32 and np.all(np.abs(result - logits.numpy()) <= bound)
+    elif method == "predict_proba":
+        rtol = 2 * bound.max() + 16 * np.finfo(np.float32).eps
+        assert result.dtype == np.float32
+        np.testing.assert_allclose(result, torch.softmax(logits, 1).numpy(), rtol=rtol, atol=1e-30)
+    else:
+        # Where the two best logits are further apart than the error bound, the argmax is the same.
+        top2 = np.sort(logits.numpy(), axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 2 * bound.max(axis=1)
+        assert clear.mean() > 0.99
+        np.testing.assert_array_equal(result[clear], logits.argmax(1).numpy()[clear])
+
+
+def test_a_chunked_forward_checks_the_input_as_before():
+    net = nps.SoftmaxRegression()
+    with pytest.raises(ValueError, match=r"100 features per example \(shape \(2, 10, 10\)\)"):
+        net.forward(np.zeros((2, 10, 10), np.uint8))
+    with pytest.raises(ValueError, match=r"got shape \(784,\)"):
+        net.predict(np.zeros(784, np.uint8))
+    with pytest.raises(TypeError, match="complex"):
+        net.predict_proba(np.zeros((2, 784), complex))
+    with pytest.raises(TypeError, match="must hold real numbers, got dtype <U1"):
+        net.predict_proba(np.full((2, 784), "a"))
+    assert net.predict_proba(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)
+    assert net.forward(np.ones((3, 1, 28, 28), bool)).dtype == np.float32

@@ -6,15 +6,18 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 import npsoftmax as nps
@@ -302,3 +305,221 @@ def test_dtype_sets_the_precision_of_weights_and_outputs(small, dtype) -> None:
     X, y = small
     clf = SoftmaxClassifier(max_iter=1, dtype=dtype, random_state=0).fit(X, y)
     assert clf.coef_.dtype == clf.intercept_.dtype == clf.predict_proba(X).dtype == np.dtype(dtype)
+
+
+# --------------------------------------------------------------------------------------------------------
+# A call that raises leaves the estimator as it was, or unfitted: never half set up
+
+
+def fitted_state(clf: SoftmaxClassifier) -> dict:
+    """Everything a training call can change, copied: the attributes, the weights, the velocity, the batch order."""
+    state = {name: value for name, value in vars(clf).items() if name not in clf.get_params()}
+    state = pickle.loads(pickle.dumps(state))
+    if "_rng" in state:
+        state["_rng"] = state["_rng"].bit_generator.state
+    return state
+
+
+def assert_same_state(clf: SoftmaxClassifier, expected: dict) -> None:
+    state = fitted_state(clf)
+    assert state.keys() == expected.keys()
+    for name, value in expected.items():
+        if name == "_net":
+            np.testing.assert_array_equal(state[name].W, value.W)
+            np.testing.assert_array_equal(state[name].b, value.b)
+        elif name == "_updater":
+            assert state[name].lr == value.lr and state[name].momentum == value.momentum
+            for v, w in zip(state[name]._velocity or [], value._velocity or [], strict=True):
+                np.testing.assert_array_equal(v, w)
+        elif name != "_loss":
+            np.testing.assert_equal(state[name], value)
+
+
+def assert_unfitted(clf: SoftmaxClassifier, X: np.ndarray) -> None:
+    assert fitted_state(clf) == {}, "a fresh estimator's attributes only"
+    for method in (clf.predict, clf.predict_proba, clf.predict_log_proba, clf.decision_function):
+        with pytest.raises(NotFittedError):
+            method(X)
+    assert not hasattr(clf, "coef_") and not hasattr(clf, "intercept_")
+
+
+class InterruptedWrite:
+    """A standard output whose first write raises KeyboardInterrupt: Ctrl-C after an epoch has updated the
+    weights, while its ``verbose`` line is printed."""
+
+    def write(self, text: str) -> int:
+        raise KeyboardInterrupt
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_first_partial_fit_that_raises_leaves_the_estimator_unfitted(small, monkeypatch) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(momentum=0.9, random_state=0)
+    failures = [
+        ((X, np.where(y == 3, 10, y)), {"classes": np.arange(10)}, ValueError),  # a label not in classes
+        ((X, y), {"classes": np.arange(10)}, TrainingDiverged, {"lr": 1e38}),  # set_params below
+        ((np.where(X > 0.5, np.nan, X), y), {"classes": np.arange(10)}, ValueError),  # NaN in X
+        ((X, y), {"classes": [4]}, ValueError),  # one class
+    ]
+    for args, kwargs, error, *params in failures:
+        clf.set_params(**(params[0] if params else {"lr": 0.1}))
+        with pytest.raises(error):
+            clf.partial_fit(*args, **kwargs)
+        assert_unfitted(clf, X)
+    clf.set_params(lr=0.1, verbose=1)
+    monkeypatch.setattr(sys, "stdout", InterruptedWrite())
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X, y, classes=np.arange(10))  # interrupted once the epoch has trained
+    monkeypatch.undo()
+    assert_unfitted(clf, X)
+
+    # What is left trains as a fresh estimator does.
+    clf.set_params(verbose=0)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    fresh = SoftmaxClassifier(momentum=0.9, random_state=0).partial_fit(X, y, classes=np.arange(10))
+    np.testing.assert_array_equal(clf.coef_, fresh.coef_)
+    assert clf.n_iter_ == 1 and clf.loss_curve_ == fresh.loss_curve_
+
+
+def failing_calls(X: np.ndarray, y: np.ndarray) -> dict[str, list]:
+    """Calls that raise, for a fitted estimator: each after it has begun to change something (the labels, the
+    number of features, a new model), and all calls that raise ValueError."""
+    one_class = np.array(["shirt"] * len(X))
+    return {
+        "fit": [
+            ((np.where(X > 0.5, np.inf, X), y), {}),
+            ((X[:, :100], one_class), {}),  # after n_features_in_ and classes_ are set anew
+            ((X[:60], y[:60]), {"early_stopping": True, "validation_fraction": 0.01}),  # after a new model is made
+        ],
+        "partial_fit": [
+            ((X, np.where(y == 3, 10, y)), {}),  # a label not in classes_
+            ((X[:, :100], y), {}),  # other features
+            ((np.where(X > 0.5, np.inf, X), y), {}),
+            ((X, y, np.arange(11)), {}),  # other classes
+        ],
+    }
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_refit_that_raises_leaves_the_fitted_model_as_it_was(small, method, monkeypatch) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(momentum=0.9, max_iter=2, random_state=0).fit(X[:1000], y[:1000])
+    expected, proba = fitted_state(clf), clf.predict_proba(X)
+    train = getattr(clf, method)
+    for args, params in failing_calls(X, y)[method]:
+        clf.set_params(**params)
+        with pytest.raises(ValueError):
+            train(*args)
+        clf.set_params(early_stopping=False, validation_fraction=0.1)
+        assert_same_state(clf, expected)
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    clf.set_params(verbose=1)
+    monkeypatch.setattr(sys, "stdout", InterruptedWrite())
+    with pytest.raises(KeyboardInterrupt):
+        train(X, y)  # the weights, the velocity and the batch order have moved on when it is interrupted
+    monkeypatch.undo()
+    assert_same_state(clf, expected)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+    # The next call continues from the state before the failures.
+    clf.set_params(verbose=0)
+    twin = SoftmaxClassifier(momentum=0.9, max_iter=2, random_state=0).fit(X[:1000], y[:1000])
+    np.testing.assert_array_equal(train(X, y).coef_, getattr(twin, method)(X, y).coef_)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_diverged_estimator_is_not_fitted(small, method) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(random_state=0).fit(X, y)
+    train, classes = getattr(clf, method), {"classes": np.arange(10)} if method == "partial_fit" else {}
+    clf.set_params(lr=1e38)
+    with pytest.raises(TrainingDiverged, match="lower lr, or standardize X"):
+        train(X * 255, y)
+    assert_unfitted(clf, X)
+    with pytest.raises(TrainingDiverged):  # and from the start
+        train(X * 255, y, **classes)
+    assert_unfitted(clf, X)
+    clf.set_params(lr=0.1)
+    fresh = getattr(SoftmaxClassifier(random_state=0), method)(X, y, **classes)
+    np.testing.assert_array_equal(train(X, y, **classes).coef_, fresh.coef_)  # it trains again, as a fresh one
+
+
+NUMERIC_PARAMETERS = [
+    "lr",
+    "batch_size",
+    "max_iter",
+    "momentum",
+    "alpha",
+    "validation_fraction",
+    "n_iter_no_change",
+    "random_state",
+]
+
+
+@pytest.mark.parametrize("name", NUMERIC_PARAMETERS)
+@pytest.mark.parametrize("value", [True, False, np.True_])
+def test_a_bool_is_not_a_number(small, name, value) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(**{name: value})
+    for call in (lambda: clf.fit(X, y), lambda: clf.partial_fit(X, y, classes=np.arange(10))):
+        with pytest.raises(
+            InvalidParameterError,
+            match=rf"The '{name}' parameter of SoftmaxClassifier must be .* Got {value!r} instead",
+        ):
+            call()
+        assert_unfitted(clf, X)
+
+
+def test_predicting_on_uint8_pixels_takes_no_float_copy_of_them(fashion) -> None:
+    images, labels = fashion[0][:20_000].reshape(20_000, -1), fashion[1][:20_000]
+    clf = SoftmaxClassifier(max_iter=1, random_state=0).fit(images[:2000], labels[:2000])
+    for method in ("predict_proba", "predict", "decision_function"):
+        tracemalloc.start()
+        try:
+            result = getattr(clf, method)(images)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        # A float32 copy of the pixels would be 4 times their size.
+        assert peak < images.nbytes / 2 + result.nbytes, f"{method}: {peak} bytes for {images.nbytes} of pixels"
+    # The logits of the same pixels as float32, which the model computes in, within float32's error (two sums of
+    # 784 products and b, each erring by at most 785 u times the sum of the terms' magnitudes).
+    pixels = images.astype(np.float32)
+    bound = 785 * np.finfo(np.float32).eps * (pixels @ np.abs(clf.coef_.T) + np.abs(clf.intercept_))
+    assert np.all(np.abs(clf.decision_function(images) - clf.decision_function(pixels)) <= bound)
+
+
+def test_early_stopping_at_lr_1e38_is_a_divergence_and_leaves_the_estimator_unfitted(small) -> None:
+    X, y = small
+    clf = SoftmaxClassifier(lr=1e38, early_stopping=True, random_state=0)
+    with pytest.raises(TrainingDiverged, match="lower lr, or standardize X"):
+        clf.fit(X, y)
+    assert_unfitted(clf, X)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+def test_a_divergence_first_seen_in_the_validation_leaves_the_estimator_unfitted(small, fitted, monkeypatch) -> None:
+    """One batch of every example at lr 1e38: the batch's loss and the weights after it are finite, the logits
+    of the held-out examples overflow. The evaluation reports it as a divergence (TrainingDiverged), as the training
+    loop's evaluation does."""
+    import npsoftmax.sklearn
+
+    evaluate = npsoftmax.sklearn.evaluate_loss_and_accuracy
+
+    def evaluate_reporting_divergence(net, data_iter):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not all(np.isfinite(net(X_val)).all() for X_val, _ in data_iter):
+                raise TrainingDiverged("the model's logits became NaN or infinite in evaluation")
+        return evaluate(net, data_iter)
+
+    monkeypatch.setattr(npsoftmax.sklearn, "evaluate_loss_and_accuracy", evaluate_reporting_divergence)
+    X, y = small
+    clf = SoftmaxClassifier(random_state=0)
+    if fitted:
+        clf.fit(X, y)
+    clf.set_params(lr=1e38, batch_size=len(X), early_stopping=True)
+    with pytest.raises(TrainingDiverged, match="in evaluation; lower lr, or standardize X"):
+        clf.fit(X, y)
+    assert_unfitted(clf, X)
