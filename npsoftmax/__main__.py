@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import __version__
 from ._cli import ArgumentParser, guarded_output
+from ._version import __version__
 
 __all__ = ["COMMANDS", "main"]
 

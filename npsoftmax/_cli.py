@@ -21,6 +21,7 @@ from typing import NamedTuple, NoReturn, TextIO
 
 from ._io import TEMP_PREFIX
 from ._signals import signal_of
+from ._version import __version__
 from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
 
 try:
@@ -99,8 +100,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from . import __version__
-
         self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's own signature
