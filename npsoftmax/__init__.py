@@ -9,7 +9,7 @@ matplotlib is imported only when a picture is drawn (``Animator``, ``plot_eviden
 """
 
 from . import _signals  # noqa: F401 - first: a command's signals are handled while the rest imports
-from ._version import __version__
+from ._version import __version__ as __version__
 from .data import (
     FASHION_MNIST,
     TEXT_LABELS,
@@ -42,7 +42,6 @@ from .metrics import Accumulator, accuracy, confusion_matrix, evaluate_accuracy,
 from .model import SoftmaxRegression
 from .optim import SGD, Updater, constant_lr, cosine_lr
 from .training import History, TrainingDiverged, predict_ch3, train_ch3, train_epoch_ch3
-
 
 __all__ = [
     "softmax",

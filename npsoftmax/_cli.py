@@ -1,5 +1,5 @@
 """What the command-line entry points share: logging, the program name, value checks, usage errors with
-suggestions, the exit statuses, output streams that cannot cost a run, paths checked, the output folder claimed."""
+suggestions, output streams that cannot cost a run, paths checked, the output folder claimed."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import NamedTuple, NoReturn, TextIO
 
 from ._io import TEMP_PREFIX
-from ._signals import signal_of
 from ._version import __version__
 from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
 
@@ -32,21 +31,27 @@ except ImportError:  # Windows: no advisory locks, the output folder is not clai
 
 @contextlib.contextmanager
 def log_messages_to(stream: TextIO, quiet: bool) -> Iterator[None]:
-    """While a command runs, print the package's log lines bare to ``stream`` (only warnings when ``quiet``).
+    """While a command runs, print the package's log lines bare: information to ``stream`` (none when ``quiet``),
+    warnings and errors to ``sys.stderr``.
 
-    The handler is removed afterwards, so calling a command's ``main()`` from Python leaves logging as it was.
+    The handlers are removed afterwards, so calling a command's ``main()`` from Python leaves logging as it was.
     """
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    information = logging.StreamHandler(stream)
+    information.addFilter(lambda record: record.levelno < logging.WARNING)
+    handlers = [information, logging.StreamHandler(sys.stderr)]
+    handlers[1].setLevel(logging.WARNING)
     package_log = logging.getLogger("npsoftmax")
     saved = package_log.level, package_log.propagate
-    package_log.addHandler(handler)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_log.addHandler(handler)
     package_log.setLevel(logging.WARNING if quiet else logging.INFO)
     package_log.propagate = False
     try:
         yield
     finally:
-        package_log.removeHandler(handler)
+        for handler in handlers:
+            package_log.removeHandler(handler)
         package_log.level, package_log.propagate = saved
 
 
@@ -118,50 +123,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
 class UsageError(Exception):
     """A setting the user got wrong: exit status 2, like argparse's own errors."""
-
-
-class Stopped(Exception):
-    """A command that ended without completing (diverged or a write failed: 1, interrupted: 128 + the signal)
-    after writing what it had; the message says what was kept."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def interrupted_by(exc: BaseException) -> str:
-    """How the one line names an interruption: "interrupted" for Ctrl-C, "interrupted by SIGTERM" for a signal."""
-    name = getattr(exc, "name", "SIGINT")
-    return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
-
-
-def exit_status(
-    prog: str,
-    exc: BaseException,
-    out: Path | None,
-    created: bool,
-    before: str,
-    kept: str = "nothing was written",
-) -> int:
-    """Say in one line why a command did not complete, and return its exit status.
-
-    ``exc`` is a :class:`UsageError` (2), a :class:`Stopped` (its own status), a ``KeyboardInterrupt`` or a
-    termination signal that came ``before`` the command's work was done, having ``kept`` what it says (128 + the
-    signal's number), or a runtime failure such as a missing data set (1). Unless the command stopped after
-    writing, an ``out`` it created and left empty is removed.
-    """
-    if isinstance(exc, Stopped):
-        print(f"{'error: ' if exc.status == 1 else ''}{redact_url(str(exc))}", file=sys.stderr)
-        return exc.status
-    remove_if_empty(out, created)
-    if isinstance(exc, UsageError):
-        print(f"{prog}: error: {redact_url(str(exc))}", file=sys.stderr)
-        return 2
-    if isinstance(exc, KeyboardInterrupt):
-        print(f"{interrupted_by(exc)} before {before}; {kept}", file=sys.stderr)
-        return 128 + signal_of(exc)
-    print(f"error: {redact_url(str(exc))}", file=sys.stderr)
-    return 1
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -10,16 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ._cli import (
-    ArgumentParser,
-    UsageError,
-    check_data_home,
-    exit_status,
-    guarded_output,
-    log_messages_to,
-    mirror,
-    program_name,
-)
+from ._cli import ArgumentParser, UsageError, check_data_home, guarded_output, log_messages_to, mirror, program_name
+from ._run import exit_status
 from ._signals import stop_on_signals
 from .data import (
     DATA_ENV,

@@ -80,8 +80,8 @@ def test_usage_errors_redact_urls(capsys):
     ("exc", "status", "line"),
     [
         (_cli.UsageError("--out is empty; give a folder"), 2, "prog: error: --out is empty; give a folder"),
-        (_cli.Stopped("interrupted: kept 2 finished epochs", 130), 130, "interrupted: kept 2 finished epochs"),
-        (_cli.Stopped("cannot write x", 1), 1, "error: cannot write x"),
+        (_run.Stopped("interrupted: kept 2 finished epochs", 130), 130, "interrupted: kept 2 finished epochs"),
+        (_run.Stopped("cannot write x", 1), 1, "error: cannot write x"),
         (KeyboardInterrupt(), 130, "interrupted before training started; nothing was written"),
         (_signals.Interrupted(15), 143, "interrupted by SIGTERM before training started; nothing was written"),
         (_signals.Interrupted(1), 129, "interrupted by SIGHUP before training started; nothing was written"),
@@ -91,9 +91,9 @@ def test_usage_errors_redact_urls(capsys):
 def test_one_exit_mapping(exc, status, line, capsys, tmp_path):
     created = tmp_path / "created"
     created.mkdir()
-    assert _cli.exit_status("prog", exc, created, True, before="training started") == status
+    assert _run.exit_status("prog", exc, created, True, before="training started") == status
     assert capsys.readouterr().err == line + "\n"
-    assert created.exists() == isinstance(exc, _cli.Stopped)  # left empty by a command that did not start: removed
+    assert created.exists() == isinstance(exc, _run.Stopped)  # left empty by a command that did not start: removed
 
 
 class Refusing(io.TextIOBase):

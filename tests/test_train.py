@@ -275,12 +275,15 @@ def test_quiet_prints_only_the_final_line(tmp_path, synthetic_data, capsys):
 
 
 def test_a_loss_above_chance_gives_a_hint_not_an_error(tmp_path, synthetic_data, capsys):
-    status, stdout, _ = run_main(["--out", str(tmp_path / "run"), "--epochs", "2", "--lr", "1e6", "--quiet"], capsys)
+    status, stdout, stderr = run_main(
+        ["--out", str(tmp_path / "run"), "--epochs", "2", "--lr", "1e6", "--quiet"], capsys
+    )
     metrics = read_metrics(tmp_path / "run")
     assert status == 0 and metrics["status"] == "completed"
     assert metrics["epochs"][-1]["train_loss"] > np.log(10)
-    (hint,) = [line for line in stdout.splitlines() if line.startswith("warning:")]
-    assert "above chance level" in hint and "--lr" in hint
+    (hint,) = stderr.splitlines()  # a warning: on stderr, stdout keeps the results
+    assert hint.startswith("warning:") and "above chance level" in hint and "--lr" in hint
+    assert stdout.startswith("test accuracy ")
 
 
 # ---------------------------------------------------------------------------------------------------------
