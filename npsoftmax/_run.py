@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import importlib
 import json
 import math
 import os
@@ -33,6 +34,7 @@ __all__ = [
     "stop",
     "exit_status",
     "run_command",
+    "import_plots",
 ]
 
 FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -266,6 +268,13 @@ def exit_status(
 
 # ---------------------------------------------------------------------------------------------------------
 # The main of train and sweep.
+
+
+def import_plots() -> None:
+    """Import :mod:`npsoftmax.plots`, and with it matplotlib, holding a signal until the import is done: a
+    half-imported matplotlib would fail every picture drawn after it, the kept ones too."""
+    with held():
+        importlib.import_module("npsoftmax.plots")
 
 
 class Plan(Protocol):

@@ -30,7 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from ._cli import ArgumentParser, program_name
-from ._run import OutputError, Record, finite_or_none, provenance, run_command, settings_of, stop, write_output
+from ._run import (
+    OutputError,
+    Record,
+    finite_or_none,
+    import_plots,
+    provenance,
+    run_command,
+    settings_of,
+    stop,
+    write_output,
+)
 from ._signals import held, settle
 from .data import redact_url
 from .train import Config, add_config_arguments, build, fit, settings_from
@@ -212,6 +222,7 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
             described = _describe_run(run, _swept_names(plan.grid), metric)
             log.info("run %*d/%d  %s", len(str(len(configs))), index, len(configs), described)
         results["status"] = "completed"
+        import_plots()
         _draw(results, out)
         with held():
             record.write()
