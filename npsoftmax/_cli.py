@@ -14,6 +14,7 @@ import math
 import os
 import stat
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import NamedTuple, NoReturn, TextIO
 
 from ._io import TEMP_PREFIX
 from ._version import __version__
-from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
+from .data import DATA_ENV, MIRRORS_ENV, get_data_home, parse_mirror, redact_url
 
 try:
     import fcntl
@@ -87,6 +88,7 @@ def number(
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.accepted = f"{noun} in {interval}"  # what --help says the flag takes, as its errors say it
     return parse
 
 
@@ -99,26 +101,85 @@ def mirror(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# Flags a user may try from other tools, and the flag they mean here (offered when the command has it).
+SYNONYMS = {
+    "--learning-rate": "--lr",
+    "--learning_rate": "--lr",
+    "--batch": "--batch-size",
+    "--bs": "--batch-size",
+    "--num-epochs": "--epochs",
+    "--n-epochs": "--epochs",
+    "--wd": "--weight-decay",
+    "--output": "--out",
+    "--output-dir": "--out",
+    "--data": "--data-dir",
+    "--root": "--data-dir",
+}
+
+
+def paragraphs(*texts: str, width: int = 79) -> str:
+    """``texts`` as paragraphs filled to ``width`` columns, for a help text that argparse prints as it is."""
+    return "\n\n".join(textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False) for text in texts)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with ``--version``, usage errors on one line (exit status 2) pointing to ``--help`` instead of the
-    usage dump, a suggestion for a misspelled flag, and credentials in URLs redacted from every message."""
+    usage dump, a suggestion for a misspelled flag (or, through ``hints``, for a word that belongs elsewhere),
+    credentials in URLs redacted from every message, and the description and epilog printed as written."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, hints: dict[str, str] | None = None, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
+        self.hints = hints or {}
         self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's own signature
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
-            message = f"unrecognized arguments: {' '.join(extras)}"
-            flags = [arg.split("=", 1)[0] for arg in extras if arg.startswith("-")]
-            options = [option for action in self._actions for option in action.option_strings]
-            close = difflib.get_close_matches(flags[0], options, n=1) if flags else []
-            self.error(message + (f"; did you mean {close[0]}?" if close else ""))
+            suggestion = self.suggest(extras[0].split("=", 1)[0])
+            self.error(
+                f"unrecognized arguments: {' '.join(extras)}" + (f"; did you mean {suggestion}?" if suggestion else "")
+            )
         return namespace
+
+    def suggest(self, word: str) -> str | None:
+        """What the user probably meant by ``word``: a hint, a synonym or a flag spelled alike."""
+        options = [option for action in self._actions for option in action.option_strings]
+        if word in self.hints:
+            return self.hints[word]
+        if SYNONYMS.get(word) in options:
+            return SYNONYMS[word]
+        close = difflib.get_close_matches(word, options, n=1) if word.startswith("-") else []
+        return close[0] if close else None
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {redact_url(message)} (see {self.prog} --help)\n")
+
+
+def data_home_here() -> str:
+    """Where the data home is for this installation and environment, as ``--help`` says it."""
+    try:
+        return str(get_data_home())
+    except ValueError:  # a bad NPSOFTMAX_DATA, refused once the arguments are read
+        return f"${DATA_ENV}, which is not a usable folder"
+
+
+def environment_help(names: Sequence[str]) -> str:
+    """The epilog listing the environment variables ``names`` that a command reads."""
+    described = {
+        DATA_ENV: f"the data home: where the data is kept, verified (here: {data_home_here()}); --data-dir wins",
+        MIRRORS_ENV: "comma-separated http(s) URLs or folders to take the data from, in order, instead of the "
+        "defaults; --mirror wins",
+        "NPSOFTMAX_BACKGROUND_PICTURES": "1 (the default where the system can fork): draw the pictures in a second "
+        "process while training runs; 0: in the run's own process, after training",
+        "MPLBACKEND": "ignored: the pictures are files, drawn with matplotlib's Agg",
+    }
+    width = max(map(len, names))
+    lines = ["environment variables:"]
+    for name in names:
+        text = textwrap.wrap(described[name], 77 - width, break_long_words=False, break_on_hyphens=False)
+        lines += [f"  {name:<{width}}  {text[0]}", *(f"  {'':<{width}}  {more}" for more in text[1:])]
+    return "\n".join(lines)
 
 
 class UsageError(Exception):

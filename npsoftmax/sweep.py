@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import ArgumentParser, program_name
+from ._cli import ArgumentParser, paragraphs, program_name
 from ._run import (
     OutputError,
     Record,
@@ -43,7 +43,7 @@ from ._run import (
 )
 from ._signals import held, settle
 from .data import redact_url
-from .train import Config, add_config_arguments, build, fit, settings_from
+from .train import Config, add_config_arguments, build, epilog, fit, settings_from
 from .training import TrainingDiverged
 
 __all__ = ["SWEPT", "OUTPUTS", "MAX_RUNS", "parse_sweep", "sweep", "main"]
@@ -74,13 +74,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog=prog or program_name("npsoftmax.sweep"),
         allow_abbrev=False,
-        description="Train softmax regression on Fashion-MNIST for every combination of the listed settings, "
-        "e.g. --lr 0.03 0.1 0.3 --batch-size 64 256, and pick the best. With --val-split the choice is made on "
-        "the validation set; without it, on the test set (which overstates). Writes sweep.json and sweep.png "
-        "into --out.",
+        description=paragraphs(
+            "Train softmax regression on Fashion-MNIST for every combination of the listed settings, e.g. "
+            "--lr 0.03 0.1 0.3 --batch-size 64 256, and pick the best. With --val-split the choice is made on the "
+            "validation set; without it, on the test set (which overstates). Each run is the training command's "
+            f"own, without its pictures; at most {MAX_RUNS} runs. Writes sweep.json and sweep.png into --out.",
+            "Exit status: 0 done (a diverged run is recorded, and the sweep goes on), 1 a runtime failure, 2 a "
+            "usage error, 128 + n stopped by signal n (Ctrl-C: 130); each failure is one line on stderr.",
+        ),
+        epilog=epilog(environment=("NPSOFTMAX_DATA", "NPSOFTMAX_MIRRORS", "MPLBACKEND")),
     )
     parser.add_argument(
-        "--out", metavar="DIR", default=None, help="output folder, new or empty (default: sweeps/<timestamp>)"
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="output folder, new or empty (default: sweeps/<timestamp> in the current folder)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
     add_config_arguments(parser, skip=NOT_TAKEN, lists=SWEPT)

@@ -23,7 +23,16 @@ from typing import NamedTuple
 import numpy as np
 
 from ._blas import one_blas_thread
-from ._cli import ArgumentParser, UsageError, check_data_home, mirror, number, program_name
+from ._cli import (
+    ArgumentParser,
+    UsageError,
+    check_data_home,
+    environment_help,
+    mirror,
+    number,
+    paragraphs,
+    program_name,
+)
 from ._painter import Painter, Picture, background_pictures, draw, painter, render
 from ._run import (
     OutputError,
@@ -87,10 +96,13 @@ class Config:
     """Every setting of a training run; the defaults are d2l's (the ``d2l`` preset)."""
 
     preset: str = setting(
-        "d2l", "d2l: the chapter's recipe; best: the cross-validated one (see README)", choices=("d2l", "best")
+        "d2l",
+        "d2l: the chapter's recipe; best: the one 5-fold cross-validation on the training set chose, whose "
+        "settings are listed below",
+        choices=("d2l", "best"),
     )
     data_dir: str | None = setting(
-        None, "where Fashion-MNIST is, or goes (default: the data home, see README)", metavar="DIR"
+        None, "where Fashion-MNIST is, or goes (default: the data home, see NPSOFTMAX_DATA below)", metavar="DIR"
     )
     mirror: tuple[str, ...] = setting(
         (),
@@ -102,10 +114,12 @@ class Config:
     download: bool = setting(
         True, "never touch the network: use only files already there or the system copy", flag="--no-download"
     )
-    out: str | None = setting(None, "output folder, new or empty (default: runs/<timestamp>)", metavar="DIR")
+    out: str | None = setting(
+        None, "output folder, new or empty (default: runs/<timestamp> in the current folder)", metavar="DIR"
+    )
     overwrite: bool = setting(False, "replace the run already in --out, all of its files")
     epochs: int = setting(10, "number of epochs", type=number(int, 1, 100_000))
-    lr: float = setting(0.1, "learning rate; 0 would train nothing", type=number(float, 0, open_low=True))
+    lr: float = setting(0.1, "learning rate", type=number(float, 0, open_low=True))
     batch_size: int = setting(256, "minibatch size", type=number(int, 1, 60_000))
     seed: int = setting(
         0, "seed of the initialization, the shuffling and the validation split", type=number(int, 0, 2**63 - 1)
@@ -116,7 +130,7 @@ class Config:
         "stable: log-sum-exp; naive: the chapter's exp(X) / sum(exp(X)) and -log(y_hat[y])",
         choices=("stable", "naive"),
     )
-    momentum: float = setting(0.0, "SGD momentum; 0 is plain SGD", type=number(float, 0, 1, open_high=True))
+    momentum: float = setting(0.0, "SGD momentum, 0 for plain SGD", type=number(float, 0, 1, open_high=True))
     weight_decay: float = setting(0.0, "L2 penalty", type=number(float, 0))
     schedule: str = setting("constant", "learning-rate schedule", choices=tuple(SCHEDULES))
     standardize: bool = setting(False, "scale each pixel by the training set's per-pixel mean and std")
@@ -134,8 +148,10 @@ class Config:
         metavar="PATIENCE",
         type=number(int, 1),
     )
-    num_images: int = setting(18, "test images in predictions.png", metavar="N", type=number(int, 1, 100))
-    quiet: bool = setting(False, "no per-epoch lines and no progress bar; warnings and the final line only")
+    num_images: int = setting(18, "how many test images predictions.png shows", metavar="N", type=number(int, 1, 100))
+    quiet: bool = setting(
+        False, "no progress lines (each epoch's, each run's) and no progress bar: only warnings and the closing lines"
+    )
 
 
 # "best" was chosen by 5-fold cross-validation on the training set (the test set untouched): see
@@ -507,22 +523,52 @@ def _above_chance_advice(config: Config) -> str:
 def add_config_arguments(
     parser: argparse.ArgumentParser, *, skip: Sequence[str] = (), lists: Sequence[str] = ()
 ) -> None:
-    """One flag per field of :class:`Config` (but ``skip``), from the field's metadata; ``lists`` take many values."""
+    """One flag per field of :class:`Config` (but ``skip``), from the field's metadata; ``lists`` take many values.
+    The help says what each accepts and its defaults, the presets' included."""
     for item in dataclasses.fields(Config):
         if item.name in skip:
             continue
         flag = dict(item.metadata)
         name = flag.pop("flag", "--" + item.name.replace("_", "-"))
         help_text = flag.pop("help")
+        defaults = [flag["type"].accepted] if hasattr(flag.get("type"), "accepted") else []
         if item.type == "bool":
             flag["action"] = "store_false" if item.default else "store_true"
         elif item.default not in (None, ()):
-            help_text += f" (default: {item.default})"
+            defaults.append(f"default: {item.default}")
+        defaults += [_preset_value(name, preset) for preset in PRESETS if item.name in PRESETS[preset]]
+        help_text += f" ({'; '.join(defaults)})" if defaults else ""
         if item.name in lists:
             flag["nargs"] = "+"
             help_text += "; one or more values"
         # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
         parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+
+
+def _preset_value(flag: str, preset: str) -> str:
+    value = PRESETS[preset][flag.removeprefix("--").replace("-", "_")]
+    return f"on with --preset {preset}" if value is True else f"{value} with --preset {preset}"
+
+
+def epilog(*, environment: Sequence[str]) -> str:
+    """What ``--help`` says after the flags: each preset's settings, and the environment variables read."""
+    presets = [
+        f"--preset {name} sets " + " ".join(_as_flags(settings)) + "; a flag given on the command line overrides it."
+        for name, settings in PRESETS.items()
+        if settings
+    ]
+    return paragraphs(*presets) + "\n\n" + environment_help(environment)
+
+
+def _as_flags(settings: dict) -> list[str]:
+    flags = []
+    for key, value in settings.items():
+        flag = "--" + key.replace("_", "-")
+        flags.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return flags
+
+
+ENVIRONMENT = ("NPSOFTMAX_DATA", "NPSOFTMAX_MIRRORS", "NPSOFTMAX_BACKGROUND_PICTURES", "MPLBACKEND")
 
 
 def settings_from(args: dict) -> dict:
@@ -534,7 +580,6 @@ def settings_from(args: dict) -> dict:
     check_data_home(settings["data_dir"])
     try:
         mirrors_from_env()
-        background_pictures()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return settings
@@ -544,8 +589,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog=prog or program_name("npsoftmax.train"),
         allow_abbrev=False,
-        description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
-        "With no arguments: d2l's setting, batch 256, lr 0.1, 10 epochs. Writes " + ", ".join(OUTPUTS) + " into --out.",
+        description=paragraphs(
+            "Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). With no "
+            "arguments: d2l's setting, batch 256, lr 0.1, 10 epochs. Writes " + ", ".join(OUTPUTS) + " into --out.",
+            "Exit status: 0 done, 1 a runtime failure (no data, a divergence, a file that cannot be written), "
+            "2 a usage error, 128 + n stopped by signal n (Ctrl-C: 130); each failure is one line on stderr.",
+        ),
+        epilog=epilog(environment=ENVIRONMENT),
     )
     add_config_arguments(parser)
     return parser
@@ -553,7 +603,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Config:
     """The command line as a :class:`Config`: the defaults, then the preset, then the flags given."""
-    return Config(**settings_from(vars(build_parser(prog).parse_args(argv))))
+    config = Config(**settings_from(vars(build_parser(prog).parse_args(argv))))
+    try:
+        background_pictures()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:

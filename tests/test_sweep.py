@@ -5,9 +5,9 @@ import contextlib
 import itertools
 import json
 import math
-import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import matplotlib.image
@@ -209,9 +209,10 @@ def test_usage_errors_exit_2(args, message, tmp_path):
 
 
 def test_the_console_script_is_installed():
-    script = shutil.which("npsoftmax-sweep")
-    assert script is not None, "pip install -e . installs npsoftmax-sweep"
-    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    # The scripts of the interpreter running the tests: another installation's may come first on PATH.
+    script = Path(sysconfig.get_path("scripts")) / "npsoftmax-sweep"
+    assert script.is_file(), "pip install -e . installs npsoftmax-sweep beside the interpreter"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("usage: npsoftmax-sweep")
     assert "--lr LR [LR ...]" in result.stdout and "--batch-size BATCH_SIZE [BATCH_SIZE ...]" in result.stdout
 
