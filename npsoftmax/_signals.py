@@ -88,6 +88,7 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
     global _settled
+    _settled = False  # as settled by a run called from Python, outside this block, before
     previous = {signum: signal.signal(signum, _raise) for signum in TERMINATING}
     try:
         yield

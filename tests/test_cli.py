@@ -120,23 +120,27 @@ class Refusing(io.TextIOBase):
 
 
 @pytest.mark.parametrize("failure", [BrokenPipeError(errno.EPIPE, "pipe"), OSError(errno.ENOSPC, "full"), ValueError])
-def test_a_stream_that_fails_is_given_up_quietly(failure):
-    guarded = _cli._GuardedStream(Refusing(failure))
-    assert guarded.write("epoch 1\n") == 8 and guarded.given_up
-    assert guarded.write("epoch 2\n") == 8
-    guarded.flush()
+def test_a_stream_that_fails_is_given_up_quietly(failure, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", Refusing(failure))
+    with _cli.guarded_output():
+        print("epoch 1")  # raises nothing, now or later
+        print("epoch 2")
+        sys.stdout.flush()
 
 
-def test_a_narrow_stream_gets_backslash_escapes():
+def test_a_narrow_stream_gets_backslash_escapes(monkeypatch):
     stream = Refusing("ascii")
-    guarded = _cli._GuardedStream(stream)
-    guarded.write("wrote runs/résumé\n")
-    assert stream.written == ["wrote runs/r\\xe9sum\\xe9\n"] and not guarded.given_up
+    monkeypatch.setattr(sys, "stdout", stream)
+    with _cli.guarded_output():
+        print("wrote runs/résumé")
+    assert "".join(stream.written) == "wrote runs/r\\xe9sum\\xe9\n"
 
 
-def test_no_stream_at_all_is_a_stream_that_takes_everything():
-    guarded = _cli._GuardedStream(None)
-    assert guarded.write("x") == 1 and guarded.given_up and not guarded.isatty()
+def test_no_stream_at_all_is_a_stream_that_takes_everything(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)
+    with _cli.guarded_output():
+        print("x")
+        assert not sys.stdout.isatty()
 
 
 def test_the_run_record_is_strict_json(tmp_path):
@@ -302,3 +306,14 @@ def test_python_m_npsoftmax_help_keeps_its_command_list():
     for name in ("train", "sweep", "download"):
         assert sum(line.startswith(f"  python -m npsoftmax.{name} ") for line in lines) == 1
     assert max(map(len, lines)) <= 79
+
+
+def test_a_settled_command_completes_and_the_next_one_is_not_settled():
+    import signal
+
+    with _signals.stop_on_signals():
+        _signals.settle()  # its files are written
+        signal.raise_signal(signal.SIGTERM)  # changes nothing
+    _signals.settle()  # as a run called from Python, outside any command, does
+    with pytest.raises(_signals.Interrupted), _signals.stop_on_signals():
+        signal.raise_signal(signal.SIGTERM)

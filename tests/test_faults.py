@@ -345,10 +345,13 @@ def test_an_unknown_matplotlib_backend_costs_no_picture(name, switch, tmp_path, 
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"),
-    [("NPSOFTMAX_BACKGROUND_PICTURES", "yes"), ("NPSOFTMAX_MIRRORS", "ftp://x"), ("NPSOFTMAX_DATA", "")],
+    ("name", "variable", "value"),
+    [
+        ("train", "NPSOFTMAX_BACKGROUND_PICTURES", "yes"),  # the sweep draws in its own process: it reads none
+        *[(name, "NPSOFTMAX_MIRRORS", "ftp://x") for name in ("train", "sweep")],
+        *[(name, "NPSOFTMAX_DATA", "") for name in ("train", "sweep")],
+    ],
 )
-@pytest.mark.parametrize("name", ["train", "sweep"])
 def test_a_bad_environment_value_is_refused_before_anything_starts(name, variable, value, tmp_path):
     result = run(command(name, "--out", tmp_path / "out"), env=env(**{variable: value}))
     assert result.returncode == 2 and variable in one_line(result.stderr)
