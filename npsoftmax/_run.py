@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Protocol
 
 from ._cli import UsageError, claim_output_folder, guarded_output, log_messages_to, program_name, remove_if_empty
 from ._io import TEMP_PREFIX, write_atomic
-from ._signals import held, signal_of, stop_on_signals
+from ._signals import held, settle, signal_of, stop_on_signals
 from .data import DataUnavailableError, redact_url
 
 __all__ = [
@@ -327,6 +327,7 @@ def run_command(
             with log_messages_to(sys.stdout, plan.quiet):
                 lines = work(plan, folder.path)
         except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
+            settle()  # what is on disk is final: a second signal would only cut the line that says so
             return exit_status(prog, exc, *(folder[:2] if folder else (None, False)), before=before)
         finally:
             if folder is not None:
