@@ -124,7 +124,7 @@ def held(deliver: bool = True) -> Iterator[None]:
     if _pending and not _holding:
         signum = _pending[0]
         _pending.clear()
-        if deliver:
+        if deliver and not _settled:
             raise Interrupted(signum)
 
 

@@ -234,7 +234,7 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
         _draw(results, out)
         with held():
             record.write()
-        settle()
+            settle()
     except (KeyboardInterrupt, OutputError) as exc:
         results["best"] = _best(results["runs"], metric)  # of the runs on disk
         keep = [("sweep.json", record.write)]

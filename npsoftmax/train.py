@@ -484,8 +484,10 @@ def _finish(
         record.write()
     pictures = _pictures(config, setup, history, evaluation, snapshots, metrics["ece"])
     for name, png in render(pictures, drawer):
-        write_output(out / name, png, durable=False)
-    settle()
+        with held():
+            write_output(out / name, png, durable=False)
+            if name == list(pictures)[-1]:
+                settle()  # every file is written: the run completes, whatever arrives now
     _log_closing_lines(metrics, history[-1]["train_loss"], setup.dataset.n_classes, config)
     return metrics
 
