@@ -136,7 +136,7 @@ class ArgumentParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's own signature
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
-            suggestion = self.suggest(extras[0].split("=", 1)[0])
+            suggestion = next(filter(None, (self.suggest(arg.split("=", 1)[0]) for arg in extras)), None)
             self.error(
                 f"unrecognized arguments: {' '.join(extras)}" + (f"; did you mean {suggestion}?" if suggestion else "")
             )
