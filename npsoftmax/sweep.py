@@ -338,7 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _work(plan: SweepPlan, out: Path, argv: list[str]) -> list[str]:
     results = sweep(plan, out, argv)
     log.info("\n%s\n", format_table(results))
-    return [*describe_best(results), f"wrote {', '.join(OUTPUTS)} to {out}"]
+    described = describe_best(results)
+    for warning in [line for line in described if line.startswith("warning:")]:
+        log.warning(warning)  # on stderr, as every warning
+    return [*(line for line in described if not line.startswith("warning:")), f"wrote {', '.join(OUTPUTS)} to {out}"]
 
 
 if __name__ == "__main__":
