@@ -309,7 +309,10 @@ def test_a_signal_after_a_sweeps_files_are_written_completes_it(tmp_path, fashio
     out = tmp_path / "sweep"
     variables = with_a_signal(tmp_path, "SIGTERM", at_call=("npsoftmax._signals", "settle", True))
     result = run(
-        command("sweep", "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1), env=variables
+        command(
+            "sweep", "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--val-split", 0.1
+        ),
+        env=variables,
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert result.stdout.splitlines()[-1] == f"wrote sweep.json, sweep.png to {out}"
@@ -348,6 +351,7 @@ def test_an_unknown_matplotlib_backend_costs_no_picture(name, switch, tmp_path, 
     # The pictures are files: the command draws them with Agg, whatever MPLBACKEND names.
     out = tmp_path / name
     argv = command(name, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--quiet")
+    argv += ["--val-split", "0.1"]  # the sweep selects on it, with no warning
     result = run(argv, env=env(MPLBACKEND="nonsense", NPSOFTMAX_BACKGROUND_PICTURES=switch))
     assert result.returncode == 0 and result.stderr == "", result.stderr
     if name == "train":
