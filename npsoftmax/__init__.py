@@ -9,6 +9,7 @@ matplotlib is imported only when a picture is drawn (``Animator``, ``plot_eviden
 """
 
 from . import _signals  # noqa: F401 - first: a command's signals are handled while the rest imports
+from ._version import __version__ as __version__
 from .ch3 import predict_ch3, train_ch3
 from .data import (
     FASHION_MNIST,
@@ -54,8 +55,6 @@ from .scaffold import (
     show_images,
 )
 from .training import EarlyStopping, History, TrainingDiverged, fit_epochs, train_epoch_ch3
-
-__version__ = "0.1.0"
 
 __all__ = [
     "softmax",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Sequence
 
-from . import __version__
-from ._cli import ArgumentParser, guarded_output
+from ._cli import ArgumentParser, guarded_output, paragraphs
+from ._version import __version__
 
 __all__ = ["COMMANDS", "main"]
 
@@ -18,25 +19,36 @@ COMMANDS = {
 
 
 def overview() -> str:
-    """The text ``python -m npsoftmax`` prints."""
+    """The text ``python -m npsoftmax`` prints, in 79 columns."""
     width = max(len(f"python -m npsoftmax.{name}") for name in COMMANDS)
-    lines = [
-        f"npsoftmax {__version__}: softmax regression on Fashion-MNIST in NumPy alone, with hand-derived "
-        'gradients, following d2l\'s chapter "softmax regression from scratch".',
-        "",
-        "commands (each also installed as npsoftmax-<command>; --help for its options):",
-        *(f"  {f'python -m npsoftmax.{name}':<{width}}  {what}" for name, what in COMMANDS.items()),
-        "",
-        "in Python: import npsoftmax as nps; train_iter, test_iter = nps.load_data_fashion_mnist(256); "
-        "nps.train_ch3(...), as in the chapter",
-    ]
-    return "\n".join(lines)
+    commands = []
+    for name, what in COMMANDS.items():
+        described = textwrap.wrap(what, 79 - width - 4)
+        commands += [f"  {f'python -m npsoftmax.{name}':<{width}}  {described[0]}"]
+        commands += [f"  {'':<{width}}  {more}" for more in described[1:]]
+    return "\n".join(
+        [
+            paragraphs(
+                f"npsoftmax {__version__}: softmax regression on Fashion-MNIST in NumPy alone, with hand-derived "
+                'gradients, following d2l\'s chapter "softmax regression from scratch".'
+            ),
+            "",
+            "commands (each also installed as npsoftmax-<command>; --help for its options):",
+            *commands,
+            "",
+            paragraphs(
+                "in Python: import npsoftmax as nps; train_iter, test_iter = nps.load_data_fashion_mnist(256); "
+                "nps.train_ch3(...), as in the chapter"
+            ),
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax``; returns the exit status."""
     with guarded_output():
-        parser = ArgumentParser(prog="python -m npsoftmax", allow_abbrev=False, description=overview())
+        hints = {name: f"python -m npsoftmax.{name}" for name in COMMANDS}  # a command is a module of its own
+        parser = ArgumentParser(prog="python -m npsoftmax", allow_abbrev=False, description=overview(), hints=hints)
         parser.parse_args(argv)
         print(overview())
     return 0

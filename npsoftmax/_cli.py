@@ -1,5 +1,5 @@
 """What the command-line entry points share: logging, the program name, value checks, usage errors with
-suggestions, the exit statuses, output streams that cannot cost a run, paths checked, the output folder claimed."""
+suggestions, output streams that cannot cost a run, paths checked, the output folder claimed."""
 
 from __future__ import annotations
 
@@ -14,33 +14,40 @@ import math
 import os
 import stat
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, NoReturn, TextIO
 
 from ._io import LOCK_NAME, TEMP_PREFIX, FolderInUse, FolderLock
-from ._signals import signal_of
-from .data import DATA_ENV, get_data_home, parse_mirror, redact_url
+from ._version import __version__
+from .data import DATA_ENV, MIRRORS_ENV, get_data_home, parse_mirror, redact_url
 
 
 @contextlib.contextmanager
 def log_messages_to(stream: TextIO, quiet: bool) -> Iterator[None]:
-    """While a command runs, print the package's log lines bare to ``stream`` (only warnings when ``quiet``).
+    """While a command runs, print the package's log lines bare: information to ``stream`` (none when ``quiet``),
+    warnings and errors to ``sys.stderr``.
 
-    The handler is removed afterwards, so calling a command's ``main()`` from Python leaves logging as it was.
+    The handlers are removed afterwards, so calling a command's ``main()`` from Python leaves logging as it was.
     """
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    information = logging.StreamHandler(stream)
+    information.addFilter(lambda record: record.levelno < logging.WARNING)
+    handlers = [information, logging.StreamHandler(sys.stderr)]
+    handlers[1].setLevel(logging.WARNING)
     package_log = logging.getLogger("npsoftmax")
     saved = package_log.level, package_log.propagate
-    package_log.addHandler(handler)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_log.addHandler(handler)
     package_log.setLevel(logging.WARNING if quiet else logging.INFO)
     package_log.propagate = False
     try:
         yield
     finally:
-        package_log.removeHandler(handler)
+        for handler in handlers:
+            package_log.removeHandler(handler)
         package_log.level, package_log.propagate = saved
 
 
@@ -76,6 +83,7 @@ def number(
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.accepted = f"{noun} in {interval}"  # what --help says the flag takes, as its errors say it
     return parse
 
 
@@ -88,76 +96,89 @@ def mirror(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# Flags a user may try from other tools, and the flag they mean here (offered when the command has it).
+SYNONYMS = {
+    "--learning-rate": "--lr",
+    "--learning_rate": "--lr",
+    "--batch": "--batch-size",
+    "--bs": "--batch-size",
+    "--num-epochs": "--epochs",
+    "--n-epochs": "--epochs",
+    "--wd": "--weight-decay",
+    "--output": "--out",
+    "--output-dir": "--out",
+    "--data": "--data-dir",
+    "--root": "--data-dir",
+}
+
+
+def paragraphs(*texts: str, width: int = 79) -> str:
+    """``texts`` as paragraphs filled to ``width`` columns, for a help text that argparse prints as it is."""
+    return "\n\n".join(textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False) for text in texts)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with ``--version``, usage errors on one line (exit status 2) pointing to ``--help`` instead of the
-    usage dump, a suggestion for a misspelled flag, and credentials in URLs redacted from every message."""
+    usage dump, a suggestion for a misspelled flag (or, through ``hints``, for a word that belongs elsewhere),
+    credentials in URLs redacted from every message, and the description and epilog printed as written."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, hints: dict[str, str] | None = None, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(*args, **kwargs)
-        from . import __version__
-
+        self.hints = hints or {}
         self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     def parse_args(self, args=None, namespace=None):  # noqa: ANN001 - argparse's own signature
         namespace, extras = self.parse_known_args(args, namespace)
         if extras:
-            message = f"unrecognized arguments: {' '.join(extras)}"
-            flags = [arg.split("=", 1)[0] for arg in extras if arg.startswith("-")]
-            options = [option for action in self._actions for option in action.option_strings]
-            close = difflib.get_close_matches(flags[0], options, n=1) if flags else []
-            self.error(message + (f"; did you mean {close[0]}?" if close else ""))
+            suggestion = next(filter(None, (self.suggest(arg.split("=", 1)[0]) for arg in extras)), None)
+            self.error(
+                f"unrecognized arguments: {' '.join(extras)}" + (f"; did you mean {suggestion}?" if suggestion else "")
+            )
         return namespace
+
+    def suggest(self, word: str) -> str | None:
+        """What the user probably meant by ``word``: a hint, a synonym or a flag spelled alike."""
+        options = [option for action in self._actions for option in action.option_strings]
+        if word in self.hints:
+            return self.hints[word]
+        if SYNONYMS.get(word) in options:
+            return SYNONYMS[word]
+        close = difflib.get_close_matches(word, options, n=1) if word.startswith("-") else []
+        return close[0] if close else None
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {redact_url(message)} (see {self.prog} --help)\n")
 
 
+def data_home_here() -> str:
+    """Where the data home is for this installation and environment, as ``--help`` says it."""
+    try:
+        return str(get_data_home())
+    except ValueError:  # a bad NPSOFTMAX_DATA, refused once the arguments are read
+        return f"${DATA_ENV}, which is not a usable folder"
+
+
+def environment_help(names: Sequence[str]) -> str:
+    """The epilog listing the environment variables ``names`` that a command reads."""
+    described = {
+        DATA_ENV: f"the data home: where the data is kept, verified (here: {data_home_here()}); --data-dir wins",
+        MIRRORS_ENV: "comma-separated http(s) URLs or folders to take the data from, in order, instead of the "
+        "defaults; --mirror wins",
+        "NPSOFTMAX_BACKGROUND_PICTURES": "1 (the default where the system can fork): draw the pictures in a second "
+        "process while training runs; 0: in the run's own process, after training",
+        "MPLBACKEND": "ignored: the pictures are files, drawn with matplotlib's Agg",
+    }
+    width = max(map(len, names))
+    lines = ["environment variables:"]
+    for name in names:
+        text = textwrap.wrap(described[name], 77 - width, break_long_words=False, break_on_hyphens=False)
+        lines += [f"  {name:<{width}}  {text[0]}", *(f"  {'':<{width}}  {more}" for more in text[1:])]
+    return "\n".join(lines)
+
+
 class UsageError(Exception):
     """A setting the user got wrong: exit status 2, like argparse's own errors."""
-
-
-class Stopped(Exception):
-    """A command that ended without completing (diverged or a write failed: 1, interrupted: 128 + the signal)
-    after writing what it had; the message says what was kept."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def interrupted_by(exc: BaseException) -> str:
-    """How the one line names an interruption: "interrupted" for Ctrl-C, "interrupted by SIGTERM" for a signal."""
-    name = getattr(exc, "name", "SIGINT")
-    return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
-
-
-def exit_status(
-    prog: str,
-    exc: BaseException,
-    out: Path | None,
-    created: bool,
-    before: str,
-    kept: str = "nothing was written",
-) -> int:
-    """Say in one line why a command did not complete, and return its exit status.
-
-    ``exc`` is a :class:`UsageError` (2), a :class:`Stopped` (its own status), a ``KeyboardInterrupt`` or a
-    termination signal that came ``before`` the command's work was done, having ``kept`` what it says (128 + the
-    signal's number), or a runtime failure such as a missing data set (1). Unless the command stopped after
-    writing, an ``out`` it created and left empty is removed.
-    """
-    if isinstance(exc, Stopped):
-        print(f"{'error: ' if exc.status == 1 else ''}{redact_url(str(exc))}", file=sys.stderr)
-        return exc.status
-    remove_if_empty(out, created)
-    if isinstance(exc, UsageError):
-        print(f"{prog}: error: {redact_url(str(exc))}", file=sys.stderr)
-        return 2
-    if isinstance(exc, KeyboardInterrupt):
-        print(f"{interrupted_by(exc)} before {before}; {kept}", file=sys.stderr)
-        return 128 + signal_of(exc)
-    print(f"error: {redact_url(str(exc))}", file=sys.stderr)
-    return 1
 
 
 # ---------------------------------------------------------------------------------------------------------

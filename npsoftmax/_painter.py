@@ -34,6 +34,8 @@ from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
+from ._signals import held
+
 __all__ = ["SWITCH", "Picture", "Painter", "background_pictures", "painter", "render"]
 
 SWITCH = "NPSOFTMAX_BACKGROUND_PICTURES"
@@ -53,7 +55,9 @@ class Picture(NamedTuple):
 def draw(picture: Picture) -> bytes:
     """``picture`` drawn, as PNG bytes."""
     module, name = picture.function.rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)(*picture.args, **picture.kwargs).to_png()
+    with held():  # a signal waits for the import: a half-imported matplotlib would fail every picture after it
+        function = getattr(importlib.import_module(module), name)
+    return function(*picture.args, **picture.kwargs).to_png()
 
 
 def background_pictures() -> bool:

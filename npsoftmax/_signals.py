@@ -22,7 +22,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TERMINATING", "Interrupted", "stop_on_signals", "held", "exit_quietly_while_a_command_starts"]
+__all__ = [
+    "TERMINATING",
+    "Interrupted",
+    "stop_on_signals",
+    "held",
+    "settle",
+    "exit_quietly_while_a_command_starts",
+]
 
 TERMINATING = tuple(
     getattr(signal, name)
@@ -56,9 +63,12 @@ def signal_of(exc: BaseException) -> int:
 
 _pending: list[int] = []  # signals that arrived while held, oldest first
 _holding = 0
+_settled = False  # the command's work is done: it completes whatever arrives
 
 
 def _raise(signum: int, frame: object) -> None:
+    if _settled:
+        return
     if _holding:
         _pending.append(signum)
         return
@@ -77,6 +87,8 @@ def stop_on_signals() -> Iterator[None]:
     if not _in_main_thread():
         yield
         return
+    global _settled
+    _settled = False  # as settled by a run called from Python, outside this block, before
     previous = {signum: signal.signal(signum, _raise) for signum in TERMINATING}
     try:
         yield
@@ -84,6 +96,15 @@ def stop_on_signals() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         _pending.clear()
+        _settled = False
+
+
+def settle() -> None:
+    """The command's files are all written: until the block of :func:`stop_on_signals` ends, a termination signal
+    changes nothing, and the command completes (its closing lines, exit status 0) rather than reporting an
+    interruption of work that is done."""
+    global _settled
+    _settled = True
 
 
 @contextlib.contextmanager
@@ -103,7 +124,7 @@ def held(deliver: bool = True) -> Iterator[None]:
     if _pending and not _holding:
         signum = _pending[0]
         _pending.clear()
-        if deliver:
+        if deliver and not _settled:
             raise Interrupted(signum)
 
 

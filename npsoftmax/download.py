@@ -14,12 +14,15 @@ from ._cli import (
     ArgumentParser,
     UsageError,
     check_data_home,
-    exit_status,
+    data_home_here,
+    environment_help,
     guarded_output,
     log_messages_to,
     mirror,
+    paragraphs,
     program_name,
 )
+from ._run import exit_status
 from ._signals import stop_on_signals
 from .data import (
     DATA_ENV,
@@ -34,13 +37,6 @@ from .data import (
 __all__ = ["main"]
 
 
-def _default_home() -> str:
-    try:
-        return str(get_data_home())
-    except ValueError:  # a bad NPSOFTMAX_DATA, refused once the arguments are read
-        return f"${DATA_ENV}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.download`` and ``npsoftmax-download``; returns the exit status."""
     with stop_on_signals(), guarded_output():
@@ -52,9 +48,14 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = ArgumentParser(
         prog=prog,
         allow_abbrev=False,
-        description="Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
+        description=paragraphs(
+            "Get Fashion-MNIST and verify it against pinned SHA-256 checksums of its content.",
+            "Exit status: 0 the data is ready, 1 no source delivered it (the message lists every source tried and "
+            "how to get the files by hand), 2 a usage error, 128 + n stopped by signal n (Ctrl-C: 130).",
+        ),
+        epilog=environment_help((DATA_ENV, MIRRORS_ENV)),
     )
-    parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {_default_home()})")
+    parser.add_argument("--data-dir", metavar="DIR", help=f"the data home (default: {data_home_here()})")
     parser.add_argument(
         "--mirror",
         action="append",

@@ -503,8 +503,9 @@ class FashionMNIST(DataModule):
 
     ``data.train[i]`` is ``(image, label)``, the image float32 of shape (1, h, w) in [0, 1]. The loaders yield
     ``X`` float32 (n, 1, h, w) and ``y`` int64 (n,): the training batches shuffled anew every pass, the
-    validation batches in file order. Each batch's arrays are its own, so a batch can be kept. The shuffling is seeded from ``np.random`` when a training loader is made, as torch's loader
-    draws from torch's generator: ``np.random.seed(s)`` first makes a run repeatable.
+    validation batches in file order. Each batch's arrays are its own, so a batch can be kept. The shuffling
+    is seeded from ``np.random`` when a training loader is made, as torch's loader draws from torch's
+    generator: ``np.random.seed(s)`` first makes a run repeatable.
 
     Parameters
     ----------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import logging
 import math
@@ -28,21 +29,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli import (
-    ArgumentParser,
-    Stopped,
-    UsageError,
-    claim_output_folder,
-    exit_status,
-    guarded_output,
-    interrupted_by,
-    log_messages_to,
-    program_name,
+from ._cli import ArgumentParser, paragraphs, program_name
+from ._run import (
+    OutputError,
+    Record,
+    finite_or_none,
+    import_plots,
+    provenance,
+    run_command,
+    settings_of,
+    stop,
+    write_output,
 )
-from ._run import OutputError, finite_or_none, provenance, settings_of, write_json, write_output
-from ._signals import held, signal_of, stop_on_signals
-from .data import DataUnavailableError, redact_url
-from .train import Config, add_config_arguments, build, fit, settings_from
+from ._signals import held, settle
+from .data import redact_url
+from .train import Config, add_config_arguments, build, epilog, fit, settings_from
 from .training import TrainingDiverged
 
 __all__ = ["SWEPT", "OUTPUTS", "MAX_RUNS", "parse_sweep", "sweep", "main"]
@@ -73,13 +74,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog=prog or program_name("npsoftmax.sweep"),
         allow_abbrev=False,
-        description="Train softmax regression on Fashion-MNIST for every combination of the listed settings, "
-        "e.g. --lr 0.03 0.1 0.3 --batch-size 64 256, and pick the best. With --val-split the choice is made on "
-        "the validation set; without it, on the test set (which overstates). Writes sweep.json and sweep.png "
-        "into --out.",
+        description=paragraphs(
+            "Train softmax regression on Fashion-MNIST for every combination of the listed settings, e.g. "
+            "--lr 0.03 0.1 0.3 --batch-size 64 256, and pick the best. With --val-split the choice is made on the "
+            "validation set; without it, on the test set (which overstates). Each run is the training command's "
+            f"own, without its pictures; at most {MAX_RUNS} runs. Writes sweep.json and sweep.png into --out.",
+            "Exit status: 0 done (a diverged run is recorded, and the sweep goes on), 1 a runtime failure, 2 a "
+            "usage error, 128 + n stopped by signal n (Ctrl-C: 130); each failure is one line on stderr.",
+        ),
+        epilog=epilog(environment=("NPSOFTMAX_DATA", "NPSOFTMAX_MIRRORS", "MPLBACKEND")),
     )
     parser.add_argument(
-        "--out", metavar="DIR", default=None, help="output folder, new or empty (default: sweeps/<timestamp>)"
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="output folder, new or empty (default: sweeps/<timestamp> in the current folder)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the sweep already in --out")
     add_config_arguments(parser, skip=NOT_TAKEN, lists=SWEPT)
@@ -94,6 +103,10 @@ class SweepPlan:
     grid: dict[str, list]  # every name of SWEPT, in that order, with its values (one value if not swept)
     out: str | None
     overwrite: bool
+
+    @property
+    def quiet(self) -> bool:
+        return self.base.quiet
 
     def configs(self) -> list[Config]:
         return [
@@ -187,38 +200,54 @@ def rank_settings(records: list[dict], metric: str) -> list[dict]:
 def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
     """Run every combination of ``plan``, writing ``out/sweep.json`` after each and ``out/sweep.png`` at the end.
 
-    Raises :class:`npsoftmax._cli.Stopped` (status 130) on Ctrl-C, after writing the finished runs.
+    Raises :class:`npsoftmax._run.Stopped` on Ctrl-C or a termination signal (128 + its number) or a result that
+    cannot be written (1), after writing the finished runs.
     """
     configs = plan.configs()
     metric = "val_acc" if plan.base.val_split is not None else "test_acc"
-    results: dict = {
-        "command": " ".join([program_name("npsoftmax.sweep"), *(redact_url(arg) for arg in argv)]),
-        "config": settings_of(plan.base, out, drop=(*SWEPT, "num_images")),
-        "swept": plan.grid,
-        "selected_by": metric,
-        "selected_on": "validation" if metric == "val_acc" else "test",
-        "status": "running",
-        "n_runs": len(configs),
-        "runs": [],
-        "best": None,
-    }
+    record = Record(
+        out / "sweep.json",
+        {
+            "command": " ".join([program_name("npsoftmax.sweep"), *(redact_url(arg) for arg in argv)]),
+            "config": settings_of(plan.base, out, drop=(*SWEPT, "num_images")),
+            "swept": plan.grid,
+            "selected_by": metric,
+            "selected_on": "validation" if metric == "val_acc" else "test",
+            "status": "running",
+            "n_runs": len(configs),
+            "runs": [],
+            "best": None,
+        },
+        "runs",
+    )
+    results = record.content
     try:
         for index, config in enumerate(configs, start=1):
-            record, data = run_one(config, index)
+            run, data = run_one(config, index)
             results.setdefault("data", data)
-            results["runs"].append(record)
-            ranked = rank_settings(results["runs"], metric)
-            results["best"] = ranked[0] if ranked[0][metric] is not None else None
-            write_json(out / "sweep.json", results)
-            described = _describe_run(record, _swept_names(plan.grid), metric)
+            results["best"] = _best([*results["runs"], run], metric)
+            record.add(run)
+            described = _describe_run(run, _swept_names(plan.grid), metric)
             log.info("run %*d/%d  %s", len(str(len(configs))), index, len(configs), described)
         results["status"] = "completed"
-        with held():
-            write_json(out / "sweep.json", results)
+        import_plots()
         _draw(results, out)
+        with held():
+            record.write()
+            settle()
     except (KeyboardInterrupt, OutputError) as exc:
-        raise _stop(exc, results, out, len(configs)) from None
+        results["best"] = _best(results["runs"], metric)  # of the runs on disk
+        keep = [("sweep.json", record.write)]
+        if isinstance(exc, KeyboardInterrupt) and results["runs"]:
+            keep.append(("sweep.png", lambda: _draw(results, out)))
+        n = record.kept
+        raise stop(exc, record, keep, f"{n} finished run{'s' if n != 1 else ''} of {len(configs)}") from None
     return results
+
+
+def _best(runs: list[dict], metric: str) -> dict | None:
+    ranked = rank_settings(runs, metric)
+    return ranked[0] if ranked and ranked[0][metric] is not None else None
 
 
 def _draw(results: dict, out: Path) -> None:
@@ -226,34 +255,6 @@ def _draw(results: dict, out: Path) -> None:
 
     ranked = rank_settings(results["runs"], results["selected_by"])
     write_output(out / "sweep.png", plot_sweep(results, ranked, labels=LABELS).to_png(), durable=False)
-
-
-def _stop(exc: BaseException, results: dict, out: Path, n_configs: int) -> Stopped:
-    """Keep the finished runs: ``sweep.json`` with a status saying what happened, then (when interrupted) their
-    picture. A file that just failed to be written is not tried again."""
-    if isinstance(exc, KeyboardInterrupt):
-        head, status = f"{interrupted_by(exc)}: ", 128 + signal_of(exc)
-        results |= {"status": "interrupted", "signal": getattr(exc, "name", "SIGINT")}
-    else:
-        head, status = f"{exc}; ", 1
-        results |= {"status": "failed", "error": str(exc)}
-    failed = getattr(exc, "path", None)
-    failures = []
-    with held(deliver=False):
-        if failed != out / "sweep.json":
-            try:
-                write_json(out / "sweep.json", results)
-            except OutputError as error:
-                failures.append(str(error))
-        if isinstance(exc, KeyboardInterrupt) and results["runs"]:
-            try:
-                _draw(results, out)
-            except OutputError as error:
-                failures.append(str(error))
-    kept = ", ".join(name for name in OUTPUTS if (out / name).exists()) or "no file"
-    n = len(results["runs"])
-    message = f"{head}kept {n} finished run{'s' if n != 1 else ''} of {n_configs} ({kept}) in {out}"
-    return Stopped("; ".join([message, *failures]), status)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -328,28 +329,20 @@ def describe_best(results: dict) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.sweep`` and ``npsoftmax-sweep``; returns the exit status."""
-    with stop_on_signals(), guarded_output():
-        return _main(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    work = functools.partial(_work, argv=argv)
+    return run_command(
+        "npsoftmax.sweep", argv, parse_sweep, work, outputs=OUTPUTS, kind="sweep", before="the first run finished"
+    )
 
 
-def _main(argv: list[str]) -> int:
-    prog = program_name("npsoftmax.sweep")
-    folder = None
-    try:
-        plan = parse_sweep(argv, prog)
-        folder = claim_output_folder(plan.out, plan.overwrite, outputs=OUTPUTS, default_parent="sweeps", kind="sweep")
-        with log_messages_to(sys.stdout, plan.base.quiet):
-            results = sweep(plan, folder.path, argv)
-            log.info("\n%s\n", format_table(results))
-    except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
-        return exit_status(prog, exc, *(folder[:2] if folder else (None, False)), before="the first run finished")
-    finally:
-        if folder is not None:
-            folder.release()
-    for line in describe_best(results):
-        print(line)
-    print(f"wrote {', '.join(OUTPUTS)} to {folder.path}")
-    return 0
+def _work(plan: SweepPlan, out: Path, argv: list[str]) -> list[str]:
+    results = sweep(plan, out, argv)
+    log.info("\n%s\n", format_table(results))
+    described = describe_best(results)
+    for warning in [line for line in described if line.startswith("warning:")]:
+        log.warning(warning)  # on stderr, as every warning
+    return [*(line for line in described if not line.startswith("warning:")), f"wrote {', '.join(OUTPUTS)} to {out}"]
 
 
 if __name__ == "__main__":

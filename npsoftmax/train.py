@@ -25,24 +25,29 @@ import numpy as np
 from ._blas import one_blas_thread
 from ._cli import (
     ArgumentParser,
-    Stopped,
     UsageError,
     check_data_home,
-    claim_output_folder,
-    exit_status,
-    guarded_output,
-    interrupted_by,
-    log_messages_to,
+    environment_help,
     mirror,
     number,
+    paragraphs,
     program_name,
 )
-from ._io import TEMP_PREFIX
-from ._painter import Painter, Picture, background_pictures, painter, render
-from ._run import OutputError, output_error, provenance, settings_of, write_json, write_output
-from ._signals import held, signal_of, stop_on_signals
+from ._painter import Painter, Picture, background_pictures, draw, painter, render
+from ._run import (
+    OutputError,
+    Record,
+    Stopped,
+    output_error,
+    provenance,
+    run_command,
+    settings_of,
+    stop,
+    write_output,
+)
+from ._signals import held, settle
 from .ch3 import train_ch3
-from .data import FASHION_MNIST, Dataset, DataUnavailableError, mirrors_from_env
+from .data import FASHION_MNIST, Dataset, mirrors_from_env
 from .loader import MinibatchIter, load_data_fashion_mnist
 from .losses import CrossEntropyLoss, softmax
 from .metrics import (
@@ -92,10 +97,13 @@ class Config:
     """Every setting of a training run; the defaults are d2l's (the ``d2l`` preset)."""
 
     preset: str = setting(
-        "d2l", "d2l: the chapter's recipe; best: the cross-validated one (see README)", choices=("d2l", "best")
+        "d2l",
+        "d2l: the chapter's recipe; best: the one 5-fold cross-validation on the training set chose, whose "
+        "settings are listed below",
+        choices=("d2l", "best"),
     )
     data_dir: str | None = setting(
-        None, "where Fashion-MNIST is, or goes (default: the data home, see README)", metavar="DIR"
+        None, "where Fashion-MNIST is, or goes (default: the data home, see NPSOFTMAX_DATA below)", metavar="DIR"
     )
     mirror: tuple[str, ...] = setting(
         (),
@@ -107,10 +115,12 @@ class Config:
     download: bool = setting(
         True, "never touch the network: use only files already there or the system copy", flag="--no-download"
     )
-    out: str | None = setting(None, "output folder, new or empty (default: runs/<timestamp>)", metavar="DIR")
+    out: str | None = setting(
+        None, "output folder, new or empty (default: runs/<timestamp> in the current folder)", metavar="DIR"
+    )
     overwrite: bool = setting(False, "replace the run already in --out, all of its files")
     epochs: int = setting(10, "number of epochs", type=number(int, 1, 100_000))
-    lr: float = setting(0.1, "learning rate; 0 would train nothing", type=number(float, 0, open_low=True))
+    lr: float = setting(0.1, "learning rate", type=number(float, 0, open_low=True))
     batch_size: int = setting(256, "minibatch size", type=number(int, 1, 60_000))
     seed: int = setting(
         0, "seed of the initialization, the shuffling and the validation split", type=number(int, 0, 2**63 - 1)
@@ -121,7 +131,7 @@ class Config:
         "stable: log-sum-exp; naive: the chapter's exp(X) / sum(exp(X)) and -log(y_hat[y])",
         choices=("stable", "naive"),
     )
-    momentum: float = setting(0.0, "SGD momentum; 0 is plain SGD", type=number(float, 0, 1, open_high=True))
+    momentum: float = setting(0.0, "SGD momentum, 0 for plain SGD", type=number(float, 0, 1, open_high=True))
     weight_decay: float = setting(0.0, "L2 penalty", type=number(float, 0))
     schedule: str = setting("constant", "learning-rate schedule", choices=tuple(SCHEDULES))
     standardize: bool = setting(False, "scale each pixel by the training set's per-pixel mean and std")
@@ -139,8 +149,10 @@ class Config:
         metavar="PATIENCE",
         type=number(int, 1),
     )
-    num_images: int = setting(18, "test images in predictions.png", metavar="N", type=number(int, 1, 100))
-    quiet: bool = setting(False, "no per-epoch lines and no progress bar; warnings and the final line only")
+    num_images: int = setting(18, "how many test images predictions.png shows", metavar="N", type=number(int, 1, 100))
+    quiet: bool = setting(
+        False, "no progress lines (each epoch's, each run's) and no progress bar: only warnings and the closing lines"
+    )
 
 
 # "best" was chosen by 5-fold cross-validation on the training set (the test set untouched): see
@@ -243,112 +255,103 @@ def _progress_bar(config: Config) -> Callable[[Iterable], Iterable] | None:
 def run(config: Config, out: Path, *, dataset: Dataset = FASHION_MNIST) -> dict:
     """Train on ``dataset`` as ``config`` says, write every output into ``out``, return the metrics written.
 
-    Raises :class:`Stopped` when training diverges, is interrupted (Ctrl-C or a termination signal) or a result
-    cannot be written, after writing what was finished with a status saying what happened.
+    Raises :class:`npsoftmax._run.Stopped` when training diverges, is interrupted (Ctrl-C or a termination
+    signal) or a result cannot be written, after writing what was finished with a status saying what happened.
 
     The pictures are drawn in a second process started now, which imports matplotlib while training runs
     (see :mod:`npsoftmax._painter`; ``NPSOFTMAX_BACKGROUND_PICTURES=0`` turns it off); the files are the same.
     """
     with painter(background_pictures()) as drawer:
-        return _run(config, out, dataset, drawer)
+        return _Run(config, out, dataset).train(drawer)
 
 
-def _run(config: Config, out: Path, dataset: Dataset, drawer: Painter | None) -> dict:
-    setup = build(config, dataset=dataset)
-    net = setup.net
-    metrics: dict = {
-        "config": settings_of(config, out),
-        "status": "running",
-        "epochs": [],
-        "data": provenance(setup),
-    }
-    finished = ([], ())  # the records and the parameters as of the last finished epoch
-    snapshots: dict[int, np.ndarray] = {}  # W after the epochs weights_by_epoch.png shows, and the last
+class _Run:
+    """A run as it trains: its setup, its record (``metrics.json``), and the parameters and the weights that
+    weights_by_epoch.png shows as of its last finished epoch, which are what an interrupted run keeps."""
 
-    def report(record: dict) -> None:
-        nonlocal finished
-        # One assignment, so that Ctrl-C never finds the records and the parameters of different epochs.
-        finished = ([*finished[0], record], tuple(p.copy() for p in net.params))
-        # The weights just copied, kept as they are (no second copy, no second pass): SNAPSHOT_EPOCHS and the last.
-        for epoch in [e for e in snapshots if e not in SNAPSHOT_EPOCHS]:
-            del snapshots[epoch]
-        snapshots[record["epoch"]] = finished[1][0]
-        metrics["epochs"] = finished[0]
-        write_json(out / "metrics.json", metrics, durable=False)
-        val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
-        log.info(
-            "epoch %2d/%d  loss %.4f  train acc %.4f%s  test acc %.4f  %.3f s (+%.3f s eval)",
-            record["epoch"],
-            config.epochs,
-            record["train_loss"],
-            record["train_acc"],
-            val,
-            record["test_acc"],
-            record["seconds"],
-            record["eval_seconds"],
-        )
+    def __init__(self, config: Config, out: Path, dataset: Dataset) -> None:
+        self.config, self.out = config, out
+        self.setup = build(config, dataset=dataset)
+        content = {
+            "config": settings_of(config, out),
+            "status": "running",
+            "epochs": [],
+            "data": provenance(self.setup),
+        }
+        self.record = Record(out / "metrics.json", content, "epochs")
+        self.params: tuple[np.ndarray, ...] = ()
+        self.snapshots: dict[int, np.ndarray] = {}  # W after SNAPSHOT_EPOCHS and the last epoch
 
-    def stop(exc: BaseException) -> Stopped:
-        """Keep the finished epochs, their model first, then ``metrics.json`` with a status saying what happened;
-        the message names what was kept. A file that just failed to be written is not tried again."""
-        if isinstance(exc, KeyboardInterrupt):
-            head, status = f"{interrupted_by(exc)}: ", 128 + signal_of(exc)
-            metrics.update(status="interrupted", signal=getattr(exc, "name", "SIGINT"))
-        else:
-            head, status = f"{exc}; ", 1
-            metrics.update(status="failed", error=str(exc))
-        metrics["epochs"] = finished[0]
-        failed = getattr(exc, "path", None)
-        failures = []
-        with held(deliver=False):
-            if finished[0] and not (out / "model.npz").exists() and failed != out / "model.npz":
-                try:
-                    _save_model(net, out)
-                except OutputError as error:
-                    failures.append(str(error))
-            if failed != out / "metrics.json":
-                try:
-                    write_json(out / "metrics.json", metrics)
-                except OutputError as error:
-                    failures.append(str(error))
-            if finished[0] and not (out / "curves.png").exists() and failed != out / "curves.png":
-                try:
-                    _draw_curves(finished[0], out)
-                except OutputError as error:
-                    failures.append(str(error))
-        kept = sorted(path.name for path in out.iterdir() if not path.name.startswith(TEMP_PREFIX))
-        n = len(finished[0])
-        kept_text = f"kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(kept) or 'no file'}) in {out}"
-        return Stopped("; ".join([head + kept_text, *failures]), status)
+    def on_epoch(self, record: dict) -> None:
+        params = tuple(p.copy() for p in self.setup.net.params)
+        with held():  # the record and the parameters of the same epoch, always
+            self.record.add(record, durable=False)
+            self.params = params
+        for epoch in [e for e in self.snapshots if e not in SNAPSHOT_EPOCHS]:
+            del self.snapshots[epoch]
+        self.snapshots[record["epoch"]] = params[0]  # the copy just made, kept as it is
+        _log_epoch(record, self.config.epochs)
 
-    try:
-        history = fit(config, setup, on_epoch=report, progress=_progress_bar(config))
-    except TrainingDiverged as exc:
-        metrics["status"] = "diverged"
-        kept = f"metrics.json in {out} holds the epochs before it."
+    def train(self, drawer: Painter | None) -> dict:
         try:
-            write_json(out / "metrics.json", metrics)
+            history = fit(self.config, self.setup, on_epoch=self.on_epoch, progress=_progress_bar(self.config))
+        except TrainingDiverged as exc:
+            raise self.diverged(exc) from None
+        except (KeyboardInterrupt, OutputError) as exc:  # OutputError: the metrics.json of an epoch
+            if self.params:  # back to the last finished epoch's parameters
+                self.setup.net.W[...], self.setup.net.b[...] = self.params
+            raise self.stopped(exc) from None
+        try:
+            return _finish(self.config, self.out, self.setup, history, self.record, self.snapshots, drawer)
+        except (KeyboardInterrupt, OutputError) as exc:
+            raise self.stopped(exc) from None
+
+    def stopped(self, exc: BaseException) -> Stopped:
+        """Keep the finished epochs: their model first, then ``metrics.json``, then their curves."""
+        records, out = self.record.content["epochs"], self.out
+        keep = [("metrics.json", self.record.write)]
+        if records:
+            keep.insert(0, ("model.npz", lambda: (out / "model.npz").exists() or _save_model(self.setup.net, out)))
+            keep.append(("curves.png", lambda: (out / "curves.png").exists() or _draw_curves(records, out)))
+        return stop(exc, self.record, keep, _count(len(records), "finished epoch"))
+
+    def diverged(self, exc: TrainingDiverged) -> Stopped:
+        n = self.record.kept
+        self.record.content["status"] = "diverged"
+        try:
+            self.record.write()
+            kept = f"metrics.json in {self.out} " + (
+                f"holds the {_count(n, 'finished epoch')} before it" if n else "records it, with no finished epoch"
+            )
         except OutputError as error:
             kept = str(error)
-        epoch = len(metrics["epochs"]) + 1
-        raise Stopped(
-            f"training diverged in epoch {epoch} ({exc}) {_divergence_advice(config)}. No model was saved; {kept}",
+        return Stopped(
+            f"training diverged in epoch {n + 1} ({exc}) {_divergence_advice(self.config)}. No model was saved; {kept}",
             status=1,
-        ) from None
-    except (KeyboardInterrupt, OutputError) as exc:  # OutputError: the metrics.json of an epoch
-        if finished[1]:  # back to the last finished epoch's parameters
-            net.W[...], net.b[...] = finished[1]
-        raise stop(exc) from None
-    try:
-        return _finish(config, out, setup, history, metrics, snapshots, drawer)
-    except (KeyboardInterrupt, OutputError) as exc:
-        raise stop(exc) from None
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _log_epoch(record: dict, epochs: int) -> None:
+    val = f"  val loss {record['val_loss']:.4f}  val acc {record['val_acc']:.4f}" if "val_acc" in record else ""
+    log.info(
+        "epoch %2d/%d  loss %.4f  train acc %.4f%s  test acc %.4f  %.3f s (+%.3f s eval)",
+        record["epoch"],
+        epochs,
+        record["train_loss"],
+        record["train_acc"],
+        val,
+        record["test_acc"],
+        record["seconds"],
+        record["eval_seconds"],
+    )
 
 
 def _draw_curves(records: list[dict], out: Path) -> None:
-    from .plots import plot_curves
-
-    write_output(out / "curves.png", plot_curves(records).to_png(), durable=False)
+    write_output(out / "curves.png", draw(Picture("npsoftmax.plots.plot_curves", (records,))), durable=False)
 
 
 def _save_model(net: SoftmaxRegression, out: Path) -> None:
@@ -383,68 +386,70 @@ def _divergence_advice(config: Config) -> str:
     )
 
 
-def _finish(
-    config: Config,
-    out: Path,
-    setup: Setup,
-    history: History,
-    metrics: dict,
-    snapshots: dict[int, np.ndarray],
-    drawer: Painter | None,
-) -> dict:
-    """After training: the final numbers, the model and ``metrics.json`` (first: they matter most), then the
-    pictures (by ``drawer`` if given) and the closing lines."""
-    net, names, shape = setup.net, setup.dataset.class_names, setup.dataset.image_shape
-    # The final numbers: from the test set's probabilities, computed once.
+class Evaluation(NamedTuple):
+    """The trained model's answers on the test set, computed once for the final numbers and the pictures."""
+
+    logits: np.ndarray
+    probs: np.ndarray
+    labels: np.ndarray
+    mistakes: np.ndarray  # every wrong answer's index, the most confident first
+    confusion: np.ndarray
+
+
+def _evaluate(setup: Setup) -> Evaluation:
     test_iter = setup.test_iter
     with one_blas_thread():  # as evaluation: the same rounding whatever thread count the process was left with
-        logits = np.concatenate([net(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
-    probs = softmax(logits)
-    labels = test_iter.labels
-    mistakes = confident_mistakes(probs, labels)  # every wrong answer, the most confident first
+        logits = np.concatenate([setup.net(X) for X, _ in test_iter.with_batch_size(EVAL_BATCH_SIZE)])
+    probs, labels = softmax(logits), test_iter.labels
     confusion = confusion_matrix(labels, logits.argmax(axis=1), setup.dataset.n_classes)
-    per_class = per_class_report(confusion, names)
+    return Evaluation(logits, probs, labels, confident_mistakes(probs, labels), confusion)
+
+
+def _final_numbers(setup: Setup, history: History, evaluation: Evaluation, config: Config) -> dict:
+    logits, probs, labels, mistakes, confusion = evaluation
     top_k_acc = {str(k): top_k_accuracy(logits, labels, k) for k in (1, 2, 3)}
-    metrics.update(
-        status="completed",
-        test_acc=top_k_acc["1"],  # the saved model's: with early stopping, the best epoch's
-        top_k_acc=top_k_acc,
-        ece=expected_calibration_error(probs, labels),
-        per_class=per_class,
-        confident_mistakes={
+    numbers = {
+        "status": "completed",
+        "test_acc": top_k_acc["1"],  # the saved model's: with early stopping, the best epoch's
+        "top_k_acc": top_k_acc,
+        "ece": expected_calibration_error(probs, labels),
+        "per_class": per_class_report(confusion, setup.dataset.class_names),
+        "confident_mistakes": {
             "threshold": CONFIDENT,
             "count": int(np.count_nonzero(probs[mistakes].max(axis=1) >= CONFIDENT)),
             "of_mistakes": len(mistakes),
         },
-        train_seconds=sum(r["seconds"] for r in history),
-    )
+        "train_seconds": sum(r["seconds"] for r in history),
+    }
     if config.early_stopping is not None:
-        metrics.update(best_epoch=history.best_epoch, stopped_early=history.stopped_early)
-    with held():
-        _save_model(net, out)
-        write_json(out / "metrics.json", metrics)
+        numbers |= {"best_epoch": history.best_epoch, "stopped_early": history.stopped_early}
+    return numbers
 
-    # The pictures as data (the functions of npsoftmax.plots by name: this process need not import matplotlib),
-    # each rendered in memory first, so that a disk too full for one is told the size it needs.
+
+def _pictures(
+    config: Config, setup: Setup, history: History, evaluation: Evaluation, snapshots: dict, ece: float
+) -> dict[str, Picture]:
+    """The pictures as data: the functions of npsoftmax.plots by name (this process need not import matplotlib)."""
     from .metrics import calibration_bins, coverage_curve
 
-    n_shown = config.num_images
-    # plot_evidence explains the three most confident mistakes (it ranks these three again), or with none the first
-    # three examples.
+    net, names, shape, test_iter = setup.net, setup.dataset.class_names, setup.dataset.image_shape, setup.test_iter
+    probs, labels, mistakes = evaluation.probs, evaluation.labels, evaluation.mistakes
+    n_shown = min(config.num_images, len(labels))
+    # plot_evidence explains the three most confident mistakes, or with none the first three examples.
     explained = mistakes[:3] if len(mistakes) else np.arange(min(3, len(labels)))
-    pictures = {
+    return {
         "curves.png": Picture("npsoftmax.plots.plot_curves", (history,)),  # once: a run waits only for training
         "predictions.png": Picture(
             "npsoftmax.ch3.predict_ch3",
-            (net, [test_iter.examples(np.arange(min(n_shown, len(labels))))]),  # the first, as test_iter gives them
-            {"n": n_shown, "class_names": names},
+            (net, [test_iter.examples(np.arange(n_shown))]),  # the first, as test_iter gives them
+            {"n": config.num_images, "class_names": names},
         ),
-        "confusion.png": Picture("npsoftmax.plots.plot_confusion", (confusion, names)),
+        "confusion.png": Picture("npsoftmax.plots.plot_confusion", (evaluation.confusion, names)),
         "weights.png": Picture("npsoftmax.plots.plot_weights", (net.W, names), {"image_shape": shape}),
         "calibration.png": Picture(
             "npsoftmax.plots.plot_calibration",
             (calibration_bins(probs, labels), coverage_curve(probs, labels)),
-            {"ece": metrics["ece"]},
+            {"ece": ece},
         ),
         "evidence.png": Picture(
             "npsoftmax.plots.plot_evidence",
@@ -458,17 +463,45 @@ def _finish(
             "npsoftmax.plots.plot_weights_by_epoch", (snapshots, names), {"image_shape": shape}
         ),
     }
+
+
+def _finish(
+    config: Config,
+    out: Path,
+    setup: Setup,
+    history: History,
+    record: Record,
+    snapshots: dict[int, np.ndarray],
+    drawer: Painter | None,
+) -> dict:
+    """After training: the final numbers, the model and ``metrics.json`` (first: they matter most), then the
+    pictures (by ``drawer`` if given), each rendered in memory first, so that a disk too full for one is told the
+    size it needs; then the run is done, whatever signal arrives, and its closing lines follow."""
+    evaluation = _evaluate(setup)
+    metrics = record.content
+    metrics.update(_final_numbers(setup, history, evaluation, config))
+    with held():
+        _save_model(setup.net, out)
+        record.write()
+    pictures = _pictures(config, setup, history, evaluation, snapshots, metrics["ece"])
     for name, png in render(pictures, drawer):
-        write_output(out / name, png, durable=False)
+        with held():
+            write_output(out / name, png, durable=False)
+            if name == list(pictures)[-1]:
+                settle()  # every file is written: the run completes, whatever arrives now
+    _log_closing_lines(metrics, history[-1]["train_loss"], setup.dataset.n_classes, config)
+    return metrics
+
+
+def _log_closing_lines(metrics: dict, final_loss: float, n_classes: int, config: Config) -> None:
     log.info("%-12s %9s %7s %6s", "class", "precision", "recall", "f1")
-    for name, scores in per_class.items():
+    for name, scores in metrics["per_class"].items():
         log.info("%-12s %9.3f %7.3f %6.3f", name, scores["precision"], scores["recall"], scores["f1"])
     log.info(
         "top-1/2/3 accuracy %s; expected calibration error %.4f",
         " / ".join(f"{acc:.4f}" for acc in metrics["top_k_acc"].values()),
         metrics["ece"],
     )
-    final_loss, n_classes = history[-1]["train_loss"], setup.dataset.n_classes
     if final_loss > math.log(n_classes):
         log.warning(
             "warning: the final training loss %.4g is above chance level (ln %d = %.2f, what guessing gives): %s",
@@ -477,7 +510,6 @@ def _finish(
             math.log(n_classes),
             _above_chance_advice(config),
         )
-    return metrics
 
 
 def _above_chance_advice(config: Config) -> str:
@@ -494,22 +526,52 @@ def _above_chance_advice(config: Config) -> str:
 def add_config_arguments(
     parser: argparse.ArgumentParser, *, skip: Sequence[str] = (), lists: Sequence[str] = ()
 ) -> None:
-    """One flag per field of :class:`Config` (but ``skip``), from the field's metadata; ``lists`` take many values."""
+    """One flag per field of :class:`Config` (but ``skip``), from the field's metadata; ``lists`` take many values.
+    The help says what each accepts and its defaults, the presets' included."""
     for item in dataclasses.fields(Config):
         if item.name in skip:
             continue
         flag = dict(item.metadata)
         name = flag.pop("flag", "--" + item.name.replace("_", "-"))
         help_text = flag.pop("help")
+        defaults = [flag["type"].accepted] if hasattr(flag.get("type"), "accepted") else []
         if item.type == "bool":
             flag["action"] = "store_false" if item.default else "store_true"
         elif item.default not in (None, ()):
-            help_text += f" (default: {item.default})"
+            defaults.append(f"default: {item.default}")
+        defaults += [_preset_value(name, preset) for preset in PRESETS if item.name in PRESETS[preset]]
+        help_text += f" ({'; '.join(defaults)})" if defaults else ""
         if item.name in lists:
             flag["nargs"] = "+"
             help_text += "; one or more values"
         # SUPPRESS: a flag absent from the command line leaves the preset's or the default value in place.
         parser.add_argument(name, dest=item.name, default=argparse.SUPPRESS, help=help_text, **flag)
+
+
+def _preset_value(flag: str, preset: str) -> str:
+    value = PRESETS[preset][flag.removeprefix("--").replace("-", "_")]
+    return f"on with --preset {preset}" if value is True else f"{value} with --preset {preset}"
+
+
+def epilog(*, environment: Sequence[str]) -> str:
+    """What ``--help`` says after the flags: each preset's settings, and the environment variables read."""
+    presets = [
+        f"--preset {name} sets " + " ".join(_as_flags(settings)) + "; a flag given on the command line overrides it."
+        for name, settings in PRESETS.items()
+        if settings
+    ]
+    return paragraphs(*presets) + "\n\n" + environment_help(environment)
+
+
+def _as_flags(settings: dict) -> list[str]:
+    flags = []
+    for key, value in settings.items():
+        flag = "--" + key.replace("_", "-")
+        flags.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return flags
+
+
+ENVIRONMENT = ("NPSOFTMAX_DATA", "NPSOFTMAX_MIRRORS", "NPSOFTMAX_BACKGROUND_PICTURES", "MPLBACKEND")
 
 
 def settings_from(args: dict) -> dict:
@@ -521,7 +583,6 @@ def settings_from(args: dict) -> dict:
     check_data_home(settings["data_dir"])
     try:
         mirrors_from_env()
-        background_pictures()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return settings
@@ -531,8 +592,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog=prog or program_name("npsoftmax.train"),
         allow_abbrev=False,
-        description="Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). "
-        "With no arguments: d2l's setting, batch 256, lr 0.1, 10 epochs. Writes " + ", ".join(OUTPUTS) + " into --out.",
+        description=paragraphs(
+            "Softmax regression on Fashion-MNIST with NumPy and hand-derived gradients (d2l 3.6). With no "
+            "arguments: d2l's setting, batch 256, lr 0.1, 10 epochs. Writes " + ", ".join(OUTPUTS) + " into --out.",
+            "Exit status: 0 done, 1 a runtime failure (no data, a divergence, a file that cannot be written), "
+            "2 a usage error, 128 + n stopped by signal n (Ctrl-C: 130); each failure is one line on stderr.",
+        ),
+        epilog=epilog(environment=ENVIRONMENT),
     )
     add_config_arguments(parser)
     return parser
@@ -540,30 +606,24 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def parse_config(argv: list[str] | None = None, prog: str | None = None) -> Config:
     """The command line as a :class:`Config`: the defaults, then the preset, then the flags given."""
-    return Config(**settings_from(vars(build_parser(prog).parse_args(argv))))
+    config = Config(**settings_from(vars(build_parser(prog).parse_args(argv))))
+    try:
+        background_pictures()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m npsoftmax.train`` and ``npsoftmax-train``; returns the exit status."""
-    with stop_on_signals(), guarded_output():
-        return _main(argv)
+    return run_command(
+        "npsoftmax.train", argv, parse_config, _work, outputs=OUTPUTS, kind="run", before="training started"
+    )
 
 
-def _main(argv: list[str] | None) -> int:
-    prog = program_name("npsoftmax.train")
-    folder = None
-    try:
-        config = parse_config(argv, prog)
-        folder = claim_output_folder(config.out, config.overwrite, outputs=OUTPUTS, default_parent="runs", kind="run")
-        with log_messages_to(sys.stdout, config.quiet):
-            metrics = run(config, folder.path)
-    except (UsageError, Stopped, KeyboardInterrupt, DataUnavailableError, OSError) as exc:
-        return exit_status(prog, exc, *(folder[:2] if folder else (None, False)), before="training started")
-    finally:
-        if folder is not None:
-            folder.release()
-    print(f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {folder.path}")
-    return 0
+def _work(config: Config, out: Path) -> list[str]:
+    metrics = run(config, out)
+    return [f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}"]
 
 
 if __name__ == "__main__":

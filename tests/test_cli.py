@@ -1,10 +1,13 @@
 """What the commands share: ``--version``, ``python -m npsoftmax``, suggestions for a misspelled flag, the exit
 statuses, output streams that never raise, the run record's JSON, and when the early signal handlers apply."""
 
+import dataclasses
 import errno
 import io
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +48,10 @@ def test_python_m_npsoftmax_lists_the_commands():
         ("npsoftmax.train", "--epoch", "--epochs"),
         ("npsoftmax.train", "--batchsize", "--batch-size"),
         ("npsoftmax.train", "--no-downlaod", "--no-download"),
-        ("npsoftmax.sweep", "--learning-rate", None),
+        ("npsoftmax.sweep", "--learning-rate", "--lr"),
+        ("npsoftmax.train", "--learning-rate", "--lr"),
+        ("npsoftmax.train", "--output-dir", "--out"),
+        ("npsoftmax.download", "--learning-rate", None),  # no --lr to offer
         ("npsoftmax.sweep", "--seeds", "--seed"),
         ("npsoftmax.download", "--forse", "--force"),
         ("npsoftmax", "--verison", "--version"),
@@ -80,8 +86,8 @@ def test_usage_errors_redact_urls(capsys):
     ("exc", "status", "line"),
     [
         (_cli.UsageError("--out is empty; give a folder"), 2, "prog: error: --out is empty; give a folder"),
-        (_cli.Stopped("interrupted: kept 2 finished epochs", 130), 130, "interrupted: kept 2 finished epochs"),
-        (_cli.Stopped("cannot write x", 1), 1, "error: cannot write x"),
+        (_run.Stopped("interrupted: kept 2 finished epochs", 130), 130, "interrupted: kept 2 finished epochs"),
+        (_run.Stopped("cannot write x", 1), 1, "error: cannot write x"),
         (KeyboardInterrupt(), 130, "interrupted before training started; nothing was written"),
         (_signals.Interrupted(15), 143, "interrupted by SIGTERM before training started; nothing was written"),
         (_signals.Interrupted(1), 129, "interrupted by SIGHUP before training started; nothing was written"),
@@ -91,9 +97,9 @@ def test_usage_errors_redact_urls(capsys):
 def test_one_exit_mapping(exc, status, line, capsys, tmp_path):
     created = tmp_path / "created"
     created.mkdir()
-    assert _cli.exit_status("prog", exc, created, True, before="training started") == status
+    assert _run.exit_status("prog", exc, created, True, before="training started") == status
     assert capsys.readouterr().err == line + "\n"
-    assert created.exists() == isinstance(exc, _cli.Stopped)  # left empty by a command that did not start: removed
+    assert created.exists() == isinstance(exc, _run.Stopped)  # left empty by a command that did not start: removed
 
 
 class Refusing(io.TextIOBase):
@@ -114,23 +120,27 @@ class Refusing(io.TextIOBase):
 
 
 @pytest.mark.parametrize("failure", [BrokenPipeError(errno.EPIPE, "pipe"), OSError(errno.ENOSPC, "full"), ValueError])
-def test_a_stream_that_fails_is_given_up_quietly(failure):
-    guarded = _cli._GuardedStream(Refusing(failure))
-    assert guarded.write("epoch 1\n") == 8 and guarded.given_up
-    assert guarded.write("epoch 2\n") == 8
-    guarded.flush()
+def test_a_stream_that_fails_is_given_up_quietly(failure, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", Refusing(failure))
+    with _cli.guarded_output():
+        print("epoch 1")  # raises nothing, now or later
+        print("epoch 2")
+        sys.stdout.flush()
 
 
-def test_a_narrow_stream_gets_backslash_escapes():
+def test_a_narrow_stream_gets_backslash_escapes(monkeypatch):
     stream = Refusing("ascii")
-    guarded = _cli._GuardedStream(stream)
-    guarded.write("wrote runs/résumé\n")
-    assert stream.written == ["wrote runs/r\\xe9sum\\xe9\n"] and not guarded.given_up
+    monkeypatch.setattr(sys, "stdout", stream)
+    with _cli.guarded_output():
+        print("wrote runs/résumé")
+    assert "".join(stream.written) == "wrote runs/r\\xe9sum\\xe9\n"
 
 
-def test_no_stream_at_all_is_a_stream_that_takes_everything():
-    guarded = _cli._GuardedStream(None)
-    assert guarded.write("x") == 1 and guarded.given_up and not guarded.isatty()
+def test_no_stream_at_all_is_a_stream_that_takes_everything(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)
+    with _cli.guarded_output():
+        print("x")
+        assert not sys.stdout.isatty()
 
 
 def test_the_run_record_is_strict_json(tmp_path):
@@ -215,3 +225,95 @@ def test_a_second_signal_while_a_stopped_command_saves_changes_nothing():
                 raise _signals.Interrupted(signal.SIGHUP)
         with _signals.held():
             pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# --help tells the truth: what it says each flag accepts is what is accepted
+
+
+def help_of(module: str, **variables: str) -> str:
+    result = python_m(module, "--help", env=os.environ | variables)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return result.stdout
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+INTERVAL = re.compile(
+    r"--([a-z-]+) [A-Z_]+(?: \[[A-Z_]+ \.\.\.\])? [^(]*\((an integer|a number) in ([\[(])(\S+), (\S+?)([\])])"
+)
+
+
+@pytest.mark.parametrize("module", ["npsoftmax.train", "npsoftmax.sweep"])
+def test_every_limit_in_the_help_is_the_one_enforced(module):
+    from npsoftmax import sweep, train
+
+    parse = train.parse_config if module == "npsoftmax.train" else sweep.parse_sweep
+    limits = INTERVAL.findall(flat(help_of(module)))
+    assert {flag for flag, *_ in limits} >= {"epochs", "lr", "batch-size", "seed", "momentum", "weight-decay"}
+    if module == "npsoftmax.train":
+        assert {"num-images", "val-split", "early-stopping"} <= {flag for flag, *_ in limits}
+    for flag, noun, opening, low, high, closing in limits:
+        kind = int if noun == "an integer" else float
+        step = 1 if kind is int else 1e-9
+        extra = ["--val-split", "0.5"] if flag == "early-stopping" else []
+        for value, inside in ((low, opening == "["), (high, closing == "]")):
+            if value in ("inf", "-inf"):
+                continue
+            edge = kind(value)
+            beyond = edge - step if value == low else edge + step
+            if inside:
+                parse([f"--{flag}", str(edge), *extra])
+            with pytest.raises(SystemExit):
+                parse([f"--{flag}", str(beyond if inside else edge), *extra])
+
+
+def test_the_help_lists_what_preset_best_sets_and_it_is_what_it_sets():
+    from npsoftmax import train
+
+    text = flat(help_of("npsoftmax.train"))
+    listed = re.search(r"--preset best sets (.*?); a flag given", text).group(1).split()
+    as_listed = dataclasses.replace(train.parse_config(listed), preset="best")
+    assert as_listed == train.parse_config(["--preset", "best"]) != train.parse_config([])
+    assert "--epochs EPOCHS number of epochs (an integer in [1, 100000]; default: 10; 30 with --preset best)" in text
+
+
+@pytest.mark.parametrize("module", ["npsoftmax.train", "npsoftmax.sweep", "npsoftmax.download"])
+def test_the_help_names_every_environment_variable_and_where_the_data_home_is(module, tmp_path):
+    package = Path(npsoftmax.__file__).parent
+    read = set(re.findall(r"NPSOFTMAX_[A-Z_]+", " ".join(p.read_text() for p in package.glob("*.py"))))
+    home = tmp_path / "my data home"
+    text = flat(help_of(module, NPSOFTMAX_DATA=str(home)))
+    listed = set(re.findall(r"NPSOFTMAX_[A-Z_]+", text))
+    assert {"NPSOFTMAX_DATA", "NPSOFTMAX_MIRRORS"} <= listed <= read
+    if module == "npsoftmax.train":
+        assert listed == read
+    assert f"(here: {home})" in text or f"(default: {home})" in text
+    assert "README" not in text
+
+
+def test_python_m_npsoftmax_points_a_command_to_its_module(tmp_path):
+    result = python_m("npsoftmax", "train", "--epochs", "3", cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "unrecognized arguments: train --epochs 3; did you mean python -m npsoftmax.train?" in line
+
+
+def test_python_m_npsoftmax_help_keeps_its_command_list():
+    lines = help_of("npsoftmax").splitlines()
+    for name in ("train", "sweep", "download"):
+        assert sum(line.startswith(f"  python -m npsoftmax.{name} ") for line in lines) == 1
+    assert max(map(len, lines)) <= 79
+
+
+def test_a_settled_command_completes_and_the_next_one_is_not_settled():
+    import signal
+
+    with _signals.stop_on_signals():
+        _signals.settle()  # its files are written
+        signal.raise_signal(signal.SIGTERM)  # changes nothing
+    _signals.settle()  # as a run called from Python, outside any command, does
+    with pytest.raises(_signals.Interrupted), _signals.stop_on_signals():
+        signal.raise_signal(signal.SIGTERM)

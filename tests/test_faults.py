@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _http_server import HostileMirror
+from _processes import popen_interruptible
 from conftest import REAL_DATA
 
 import npsoftmax as nps
@@ -89,10 +90,10 @@ def assert_model_is_the_last_epochs(out: Path, home: Path, metrics: dict) -> Non
 # Signals: whatever a user or a scheduler sends, the finished epochs are kept and the status is 128 + signum
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1])
 def test_a_termination_signal_keeps_the_finished_epochs(signum, tmp_path, fashion_mnist_home):
     out = tmp_path / "run"
-    process = subprocess.Popen(
+    process = popen_interruptible(
         train_args(fashion_mnist_home, out, "--epochs", 100_000, "--quiet"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -107,10 +108,8 @@ def test_a_termination_signal_keeps_the_finished_epochs(signum, tmp_path, fashio
     n = len(metrics["epochs"])
     name = signal.Signals(signum).name
     assert metrics["status"] == "interrupted" and metrics["signal"] == name and n >= 2
-    assert (
-        one_line(stderr)
-        == f"interrupted by {name}: kept {n} finished epochs ({', '.join(sorted(KEPT_ON_STOP))}) in {out}"
-    )
+    by = "" if signum == signal.SIGINT else f" by {name}"
+    assert one_line(stderr) == f"interrupted{by}: kept {n} finished epochs ({', '.join(sorted(KEPT_ON_STOP))}) in {out}"
     assert stdout == ""
     assert {p.name for p in out.iterdir()} == KEPT_ON_STOP
     assert_model_is_the_last_epochs(out, fashion_mnist_home, metrics)
@@ -188,6 +187,190 @@ def test_a_signal_while_the_command_is_still_importing_ends_it_in_one_line(name,
     )
     assert result.returncode == 128 + getattr(signal, signame)
     assert one_line(result.stderr) == "interrupted while starting; nothing was written"
+    assert not (tmp_path / "out").exists()
+
+
+SIGNAL_AT_CALL = """
+import importlib.abc, importlib.util, os, signal, sys
+
+class SignalAtCall(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != {module!r}:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            original = getattr(module, {function!r})
+
+            def signalled(*args, **kwargs):
+                if not {after!r}:
+                    os.kill(os.getpid(), signal.{signal})  # handled here, before the call goes on
+                result = original(*args, **kwargs)
+                os.kill(os.getpid(), signal.{signal}) if {after!r} else None
+                setattr(module, {function!r}, original)
+                return result
+
+            setattr(module, {function!r}, signalled)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, SignalAtCall())
+"""
+
+
+def with_a_signal(tmp_path: Path, signame: str, *, at_call: tuple = (), at_import: str = "") -> dict:
+    """The environment of a command that sends itself ``signame`` at its first call of ``at_call`` (module,
+    function, and whether the signal comes after the call rather than before), or when the module ``at_import``
+    starts being imported: the same moment every time. (The command itself runs as ``__main__``: the functions
+    are those of the modules it imports.)"""
+    site = tmp_path / "site"
+    site.mkdir()
+    if at_call:
+        module, function, after = at_call
+        code = SIGNAL_AT_CALL.format(module=module, function=function, after=after, signal=signame)
+    else:
+        code = SIGNAL_AT_IMPORT.format(module=at_import, signal=signame)
+    (site / "sitecustomize.py").write_text(code)
+    return env(PYTHONPATH=os.pathsep.join([str(site), str(REPO)]))
+
+
+# The moments of a run's life, each with what the run has kept there: (where the signal lands, the files kept,
+# the status recorded, whether the run completes).
+RUN_MOMENTS = {
+    "before training": (("npsoftmax.loader", "load_data_fashion_mnist", False), set(), None, False),
+    "after the first epoch": (("npsoftmax._run", "write_json", True), KEPT_ON_STOP, "interrupted", False),
+    "while the pictures are drawn": (("npsoftmax._painter", "render", False), KEPT_ON_STOP, "interrupted", False),
+    "after the last file": (("npsoftmax._signals", "settle", True), TRAIN_OUTPUTS, "completed", True),
+}
+
+
+# Every moment, and each signal at more than one (they share one handler).
+SIGNALLED_MOMENTS = [
+    ("before training", "SIGHUP"),
+    ("before training", "SIGINT"),
+    ("after the first epoch", "SIGINT"),
+    ("after the first epoch", "SIGTERM"),
+    ("while the pictures are drawn", "SIGTERM"),
+    ("while the pictures are drawn", "SIGHUP"),
+    ("after the last file", "SIGINT"),
+    ("after the last file", "SIGTERM"),
+]
+
+
+@pytest.mark.parametrize(("moment", "signame"), SIGNALLED_MOMENTS)
+def test_a_signal_at_any_moment_of_a_run_tells_the_truth(moment, signame, tmp_path, fashion_mnist_home):
+    at_call, kept, status, completes = RUN_MOMENTS[moment]
+    out = tmp_path / "run"
+    variables = with_a_signal(tmp_path, signame, at_call=at_call)
+    result = run(train_args(fashion_mnist_home, out, "--epochs", 1, "--quiet"), env=variables)
+    if completes:
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert result.stdout.startswith("test accuracy ")
+        assert_completed(out)
+        return
+    signum = getattr(signal, signame)
+    assert result.returncode == 128 + signum, result.stderr
+    line = one_line(result.stderr)
+    by = "interrupted" if signame == "SIGINT" else f"interrupted by {signame}"
+    if not kept:
+        assert line == f"{by} before training started; nothing was written" and not out.exists()
+        return
+    metrics = read_json(out / "metrics.json")
+    n = len(metrics["epochs"])
+    assert metrics["status"] == status and metrics["signal"] == signame
+    assert {p.name for p in out.iterdir()} == kept
+    assert line == f"{by}: kept {n} finished epoch{'s' if n != 1 else ''} ({', '.join(sorted(kept))}) in {out}"
+    assert_model_is_the_last_epochs(out, fashion_mnist_home, metrics)
+
+
+@pytest.mark.parametrize("name", ["train", "sweep"])
+def test_a_signal_inside_the_import_of_matplotlib_is_one_line(name, tmp_path, fashion_mnist_home):
+    # Drawn in the command's own process (a sweep always is): matplotlib is imported after training.
+    out = tmp_path / name
+    variables = with_a_signal(tmp_path, "SIGTERM", at_import="matplotlib.colors")
+    variables["NPSOFTMAX_BACKGROUND_PICTURES"] = "0"
+    argv = command(name, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--quiet")
+    result = run(argv, env=variables)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    line = one_line(result.stderr)
+    record = read_json(out / ("metrics.json" if name == "train" else "sweep.json"))
+    assert record["status"] == "interrupted" and record["signal"] == "SIGTERM"
+    kept = KEPT_ON_STOP if name == "train" else set(sweep.OUTPUTS)  # the picture of what was finished, drawn
+    assert {p.name for p in out.iterdir()} == kept
+    what = "1 finished epoch" if name == "train" else "1 finished run of 1"
+    assert line == f"interrupted by SIGTERM: kept {what} ({', '.join(sorted(kept))}) in {out}"
+
+
+def test_a_signal_after_a_sweeps_files_are_written_completes_it(tmp_path, fashion_mnist_home):
+    out = tmp_path / "sweep"
+    variables = with_a_signal(tmp_path, "SIGTERM", at_call=("npsoftmax._signals", "settle", True))
+    result = run(
+        command(
+            "sweep", "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--val-split", 0.1
+        ),
+        env=variables,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.splitlines()[-1] == f"wrote sweep.json, sweep.png to {out}"
+    assert read_json(out / "sweep.json")["status"] == "completed"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A divergence, wherever it is first seen, and environment values that cannot cost a run
+
+
+@pytest.mark.parametrize("name", ["train", "sweep"])
+def test_a_divergence_first_seen_in_evaluation_is_one_line(name, tmp_path, fashion_mnist_home):
+    # One step of a huge learning rate: the training loss was computed before the step, so the first NaN or
+    # infinity shows in the evaluation after it.
+    out = tmp_path / name
+    args = ["--val-split", 0.1, "--lr", 1e38, "--batch-size", 60000, "--epochs", 1]
+    result = run(command(name, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, *args))
+    if name == "train":
+        assert result.returncode == 1, result.stderr
+        line = one_line(result.stderr)
+        assert line.startswith("error: training diverged in epoch 1 ") and "--lr 1e+37" in line
+        assert "holds the" not in line and f"metrics.json in {out} records it, with no finished epoch" in line
+        assert {p.name for p in out.iterdir()} == {"metrics.json"}
+        metrics = read_json(out / "metrics.json")
+        assert metrics["status"] == "diverged" and metrics["epochs"] == []
+    else:
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert "every run diverged" in result.stdout
+        (record,) = read_json(out / "sweep.json")["runs"]
+        assert record["status"] == "diverged" and record["test_acc"] is None
+
+
+@pytest.mark.parametrize("switch", ["1", "0"])
+@pytest.mark.parametrize("name", ["train", "sweep"])
+def test_an_unknown_matplotlib_backend_costs_no_picture(name, switch, tmp_path, fashion_mnist_home):
+    # The pictures are files: the command draws them with Agg, whatever MPLBACKEND names.
+    out = tmp_path / name
+    argv = command(name, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, "--quiet")
+    argv += ["--val-split", "0.1"]  # the sweep selects on it, with no warning
+    result = run(argv, env=env(MPLBACKEND="nonsense", NPSOFTMAX_BACKGROUND_PICTURES=switch))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    if name == "train":
+        assert_completed(out)
+    else:
+        assert read_json(out / "sweep.json")["status"] == "completed" and (out / "sweep.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "variable", "value"),
+    [
+        ("train", "NPSOFTMAX_BACKGROUND_PICTURES", "yes"),  # the sweep draws in its own process: it reads none
+        *[(name, "NPSOFTMAX_MIRRORS", "ftp://x") for name in ("train", "sweep")],
+        *[(name, "NPSOFTMAX_DATA", "") for name in ("train", "sweep")],
+    ],
+)
+def test_a_bad_environment_value_is_refused_before_anything_starts(name, variable, value, tmp_path):
+    result = run(command(name, "--out", tmp_path / "out"), env=env(**{variable: value}))
+    assert result.returncode == 2 and variable in one_line(result.stderr)
     assert not (tmp_path / "out").exists()
 
 

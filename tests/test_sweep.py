@@ -1,12 +1,13 @@
 """The sweep command end to end: synthetic data in-process, bad input as a subprocess, and a small sweep on the
 real data."""
 
+import contextlib
 import itertools
 import json
 import math
-import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import matplotlib.image
@@ -72,7 +73,9 @@ def test_without_a_validation_split_the_best_is_picked_on_test_and_the_output_sa
     assert results["selected_by"] == "test_acc" and results["selected_on"] == "test"
     assert all("val_acc" not in r and 0.5 < r["test_acc"] <= 1 for r in results["runs"])
     assert results["best"]["test_acc"] == max(r["test_acc"] for r in results["runs"])
-    assert "best setting on the TEST set" in stdout and "overstates" in stdout and "--val-split" in stdout
+    assert "best setting on the TEST set" in stdout
+    (warning,) = stderr.splitlines()  # a warning: on stderr, stdout keeps the results
+    assert warning.startswith("warning: ") and "overstates" in warning and "--val-split" in warning
     assert_real_png(out / "sweep.png")
 
 
@@ -208,9 +211,10 @@ def test_usage_errors_exit_2(args, message, tmp_path):
 
 
 def test_the_console_script_is_installed():
-    script = shutil.which("npsoftmax-sweep")
-    assert script is not None, "pip install -e . installs npsoftmax-sweep"
-    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    # The scripts of the interpreter running the tests: another installation's may come first on PATH.
+    script = Path(sysconfig.get_path("scripts")) / "npsoftmax-sweep"
+    assert script.is_file(), "pip install -e . installs npsoftmax-sweep beside the interpreter"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("usage: npsoftmax-sweep")
     assert "--lr LR [LR ...]" in result.stdout and "--batch-size BATCH_SIZE [BATCH_SIZE ...]" in result.stdout
 
@@ -250,3 +254,42 @@ def test_the_recorded_command_never_holds_a_password(synthetic_data, tmp_path, c
     for path in out.iterdir():
         assert b"s3cret" not in path.read_bytes(), path.name
     assert "--mirror=http://***@127.0.0.1:9/fm/" in json.loads((out / "sweep.json").read_text())["command"]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real filesystem of 300 KB (a tmpfs; the tests run as root), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(disk)], check=True)
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` but ``leave`` bytes."""
+    with open(disk / "filler", "wb", buffering=0) as filler:
+        with contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+    with open(disk / "filler", "r+b") as filler:
+        filler.truncate(max(0, filler.seek(0, 2) - leave))
+
+
+def test_a_record_that_cannot_be_rewritten_says_what_is_on_disk(synthetic_data, small_disk, capsys):
+    # Room for one page of sweep.json and its next version: the rewrite that first needs two pages fails.
+    out = small_disk / "sweep"
+    out.mkdir()
+    fill(small_disk, leave=8192)
+    lrs = [0.01 * k for k in range(1, 41)]
+    status, _, stderr = run_main(["--lr", *lrs, "--batch-size", 500, "--epochs", 1, "--quiet", "--out", out], capsys)
+    assert status == 1 and "Traceback" not in stderr
+    (line,) = stderr.splitlines()
+    assert line.startswith(f"error: cannot write sweep.json in {out}: No space left on device (it needs ")
+    results = json.loads((out / "sweep.json").read_text())
+    n = len(results["runs"])
+    assert 1 <= n < len(lrs)
+    assert line.endswith(f"; kept {n} finished runs of {len(lrs)} (sweep.json) in {out}")
+    assert results["status"] == "failed" and "No space left on device" in results["error"]  # never "running"
+    assert results["best"]["lr"] in [r["lr"] for r in results["runs"]]
+    assert {p.name for p in out.iterdir()} == {"sweep.json"}
