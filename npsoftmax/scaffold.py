@@ -629,17 +629,7 @@ def check_backward(model: Module, batch: Sequence, num_checks: int = 10, tol: fl
             if not np.shares_memory(flat, param) or param.dtype != np.float64:
                 continue  # neither an attribute nor float64: it cannot be perturbed in float64
             coords = rng.choice(flat.size, size=min(num_checks, flat.size), replace=False)
-            numeric = np.empty(len(coords))
-            for j, at in enumerate(coords):
-                saved = flat[at]
-                try:
-                    flat[at] = saved + 1e-6
-                    f_plus = float(model.loss(model(*inputs), y))
-                    flat[at] = saved - 1e-6
-                    f_minus = float(model.loss(model(*inputs), y))
-                finally:
-                    flat[at] = saved
-                numeric[j] = (f_plus - f_minus) / 2e-6
+            numeric = _central_differences(lambda: float(model.loss(model(*inputs), y)), flat, coords)
             analytic = grad[coords]
             gaps = np.abs(analytic - numeric)
             error = float(gaps.max() / max(np.abs(numeric).max(), np.abs(analytic).max(), 1e-12))
@@ -659,6 +649,22 @@ def check_backward(model: Module, batch: Sequence, num_checks: int = 10, tol: fl
     finally:
         for name, param in swapped.items():
             setattr(model, name, param)
+
+
+def _central_differences(loss: Callable[[], float], flat: np.ndarray, coords: np.ndarray, h: float = 1e-6):
+    """``(loss(x + h) - loss(x - h)) / 2h`` at each coordinate ``coords`` of ``flat``, which is put back after."""
+    numeric = np.empty(len(coords))
+    for j, at in enumerate(coords):
+        saved = flat[at]
+        try:
+            flat[at] = saved + h
+            f_plus = loss()
+            flat[at] = saved - h
+            f_minus = loss()
+        finally:
+            flat[at] = saved
+        numeric[j] = (f_plus - f_minus) / (2 * h)
+    return numeric
 
 
 def _check_gradient_shapes(model: Module, params: list, grads: list, names: list[str]) -> None:

@@ -50,6 +50,23 @@ class _Number(Interval):
         return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
 
 
+def _fitted_state(estimator: SoftmaxClassifier) -> dict:
+    """What training sets: the attributes ending in "_" (as scikit-learn's ``check_is_fitted`` sees them) and the
+    training state."""
+    return {
+        name: value
+        for name, value in vars(estimator).items()
+        if (name.endswith("_") and not name.startswith("__")) or name in _TRAINING_STATE
+    }
+
+
+def _restore(estimator: SoftmaxClassifier, state: dict) -> None:
+    """Replace what training set by ``state``: an earlier :func:`_fitted_state`, or ``{}`` for unfitted."""
+    for name in _fitted_state(estimator):
+        delattr(estimator, name)
+    vars(estimator).update(state)
+
+
 def _all_or_nothing(train: Callable) -> Callable:
     """Make a training call leave the estimator as it was when it raises, or unfitted when training diverged
     (wherever the divergence is first seen: in a training batch, or in the early-stopping validation).
@@ -61,16 +78,16 @@ def _all_or_nothing(train: Callable) -> Callable:
 
     @functools.wraps(train)
     def call(self: SoftmaxClassifier, *args, **kwargs):
-        before = copy.deepcopy(self._fitted_state())
+        before = copy.deepcopy(_fitted_state(self))
         try:
             return train(self, *args, **kwargs)
         except TrainingDiverged as exc:
-            self._restore({})
+            _restore(self, {})
             if _ADVICE in str(exc):  # worded by _train_epoch
                 raise
             raise TrainingDiverged(f"{exc}; {_ADVICE}") from None  # first seen elsewhere: in the validation
         except BaseException:
-            self._restore(before)
+            _restore(self, before)
             raise
 
     return call
@@ -273,21 +290,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         epoch = min(self.n_iter_, self.max_iter - 1)
         self._train_epoch(X, codes, SCHEDULES[self.schedule](self.lr, epoch, self.max_iter))
         return self
-
-    def _fitted_state(self) -> dict:
-        """What training sets: the attributes ending in "_" (as scikit-learn's ``check_is_fitted`` sees them)
-        and the training state."""
-        return {
-            name: value
-            for name, value in vars(self).items()
-            if (name.endswith("_") and not name.startswith("__")) or name in _TRAINING_STATE
-        }
-
-    def _restore(self, state: dict) -> None:
-        """Replace what training set by ``state``: an earlier :meth:`_fitted_state`, or ``{}`` for unfitted."""
-        for name in self._fitted_state():
-            delattr(self, name)
-        vars(self).update(state)
 
     def _initialize(self, n_features: int) -> np.random.SeedSequence:
         """Fresh weights, updater and batch order; returns the seed of the validation split.
