@@ -130,7 +130,7 @@ def naive_softmax(Z: ArrayLike, axis: int = -1) -> np.ndarray:
 # Cross-entropy: on logits (stable), and d2l's on probabilities (naive).
 
 
-def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"):
+def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean", *, check_input: bool = True):
     """Cross-entropy of ``softmax(logits)`` against integer labels, computed through log-softmax.
 
     ``-log softmax(z)_y = log sum_j exp(z_j) - z_y``: taken from the logits directly, never as
@@ -145,6 +145,10 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
         True classes in ``[0, k)``.
     reduction : {"mean", "sum", "none"}, default "mean"
         "none" gives the per-example losses, shape (n,).
+    check_input : bool, default True
+        Validate and convert the inputs, as :func:`loss_and_grad`'s flag: a caller whose logits are a float
+        array (n, k) and whose labels are int in range by construction passes False. Unchecked, NaN or
+        infinite logits give a NaN or infinite loss instead of ``ValueError``.
 
     Returns
     -------
@@ -158,9 +162,10 @@ def cross_entropy(logits: ArrayLike, y: ArrayLike, reduction: Reduction = "mean"
     TypeError
         Complex or non-numeric logits.
     """
-    logits, y = check_scores("logits", logits, y)
-    check_reduction(reduction, len(y))
-    losses = -log_softmax(logits)[np.arange(len(y)), y]
+    if check_input:
+        logits, y = check_scores("logits", logits, y)
+        check_reduction(reduction, len(y))
+    losses = -_log_softmax(logits, -1)[np.arange(len(y)), y]
     return _reduce(losses, reduction)
 
 

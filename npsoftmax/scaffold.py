@@ -16,7 +16,6 @@ what was trained). matplotlib is imported only when a picture is drawn: inside J
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 import os
@@ -149,7 +148,8 @@ class ProgressBoard(HyperParameters):
 
     def draw(self, x: float, y: float, label: str, every_n: int = 1) -> None:
         """Add the point ``(x, y)`` to the curve ``label``; each ``every_n`` points become their mean."""
-        every_n = check_scalar(every_n, "every_n", int, min_val=1)
+        if type(every_n) is not int or every_n < 1:  # checked only when it may be wrong: draw runs every batch
+            every_n = check_scalar(every_n, "every_n", int, min_val=1)
         points = self.raw_points.setdefault(label, [])
         line = self.data.setdefault(label, [])
         points.append((float(x), float(y)))
@@ -196,7 +196,10 @@ class ProgressBoard(HyperParameters):
                 self._shown.update(image)
 
     def _state(self) -> dict:
-        return copy.deepcopy({"raw_points": self.raw_points, "data": self.data})
+        return {
+            name: {label: list(points) for label, points in curves.items()}  # points are tuples: immutable
+            for name, curves in (("raw_points", self.raw_points), ("data", self.data))
+        }
 
     def _restore(self, state: dict) -> None:
         self.raw_points, self.data = state["raw_points"], state["data"]
@@ -342,6 +345,7 @@ class SoftmaxRegressionScratch(Classifier):
         # The global generator, as the book draws from torch's: np.random.seed(s) repeats a run.
         self.W = np.random.normal(0, sigma, size=(num_inputs, num_outputs)).astype(np.float32)  # noqa: NPY002
         self.b = np.zeros(num_outputs, np.float32)
+        self._trusted = self._val_trusted = False  # until a fit's first batch looks at its loaders
 
     def parameters(self) -> list[np.ndarray]:
         return [self.W, self.b]
@@ -366,6 +370,7 @@ class SoftmaxRegressionScratch(Classifier):
         X, y = batch
         if self.trainer.train_batch_idx == 0:  # a new fit: are its batches valid by construction?
             self._trusted = _valid_by_construction(self.trainer.train_dataloader, self.W)
+            self._val_trusted = _valid_by_construction(self.trainer.val_dataloader, self.W)
         loss, dW, db = loss_and_grad(X, y, self.W, self.b, check_input=not self._trusted)
         self.plot("loss", loss, train=True)
         return loss, [dW, db]
@@ -373,7 +378,7 @@ class SoftmaxRegressionScratch(Classifier):
     def validation_step(self, batch: Sequence) -> None:
         X, y = batch
         logits = self._logits(X)
-        self.plot("loss", cross_entropy(logits, y), train=False)
+        self.plot("loss", cross_entropy(logits, y, check_input=not self._val_trusted), train=False)
         self.plot("acc", self.accuracy(logits, y), train=False)
 
 

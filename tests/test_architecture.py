@@ -9,7 +9,6 @@ import sys
 
 import grimp
 import pytest
-
 from _scripts import REPO, load_script
 
 PACKAGE = REPO / "npsoftmax"

@@ -250,6 +250,32 @@ def test_own_model_trains_unchecked(monkeypatch):
     assert model.board.data["val_acc"][-1][1] > 0.8
 
 
+def test_own_model_on_own_loaders_validates_unchecked_with_d2l_s_means(synthetic_data, monkeypatch):
+    """npsoftmax's loaders make valid batches: no batch is checked, and the validation points are still d2l's,
+    the mean of per-batch means (500 images in batches of 64: the last of 52 weighs as much as the others)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("batches of npsoftmax's own loaders are valid by construction")
+
+    monkeypatch.setattr(nps.losses, "check_scores", refuse)
+    monkeypatch.setattr(nps.losses, "check_problem", refuse)
+    np.random.seed(0)
+    data = nps.FashionMNIST(batch_size=64)
+    model = nps.SoftmaxRegressionScratch(num_inputs=784, num_outputs=10, lr=0.1)
+    nps.Trainer(max_epochs=1).fit(model, data)
+
+    W, b = torch.from_numpy(model.W).double(), torch.from_numpy(model.b).double()
+    losses, accs = [], []
+    for X, y in data.val_dataloader():
+        logits, y = torch.from_numpy(X).double().reshape(len(X), -1) @ W + b, torch.from_numpy(y)
+        losses.append(float(torch.nn.functional.cross_entropy(logits, y)))
+        accs.append(float((logits.argmax(axis=1) == y).double().mean()))
+    assert [len(y) for _, y in data.val_dataloader()][-1] == 52
+    [(_, val_loss)], [(_, val_acc)] = model.board.data["val_loss"], model.board.data["val_acc"]
+    assert val_loss == pytest.approx(np.mean(losses), rel=1e-5)  # float32 against float64
+    assert val_acc == pytest.approx(np.mean(accs), abs=1 / 52 / 8)  # at most one float32 near-tie flipped
+
+
 # --------------------------------------------------------------------------------------------------------
 # The backward check.
 
