@@ -1,5 +1,6 @@
 """Project-wide test policy (a skipped test is a failure) and shared fixtures: Fashion-MNIST, synthetic and real,
-and a small synthetic data set of another shape and class count.
+a small synthetic data set of another shape and class count, and the commands on the real data that several
+tests assert on, each run once per session (``default_run``, ``best_run``, ...: see ``REAL_RUNS``).
 
 A skip hides a test that did not run (a missing dependency, a missing data set) behind a green result, so
 this hook turns any skip into a failing exit status and names the skipped tests.
@@ -8,6 +9,14 @@ this hook turns any skip into a failing exit status and names the skipped tests.
 import dataclasses
 import gzip
 import hashlib
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +114,110 @@ def fashion_mnist_home(tmp_path_factory) -> Path:
     from the user's own data home (the first ``python -m npsoftmax.train`` fills it), verified all the same."""
     mirrors = [REAL_DATA] if REAL_DATA.is_dir() else [data.get_data_home()]
     return data.download_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), mirrors=mirrors, quiet=True)
+
+
+# --- the commands on the real data that tests assert on: each run once per session, beside the tests ---------
+
+# name: the command after ``python -m``, as the README quotes it; the data and output flags are added
+REAL_RUNS = {
+    "default": ["npsoftmax.train"],
+    "best": ["npsoftmax.train", "--preset", "best"],
+    "naive_lr_100": ["npsoftmax.train", "--loss", "naive", "--lr", "100"],
+    "lr_100": ["npsoftmax.train", "--lr", "100"],
+    "hundred_epochs": ["npsoftmax.train", "--val-split", "0.1", "--epochs", "100"],
+    "hundred_epochs_cosine": ["npsoftmax.train", "--val-split", "0.1", "--epochs", "100", "--schedule", "cosine"],
+    "sweep": [
+        *("npsoftmax.sweep", "--lr", "0.03", "0.1", "0.3", "--batch-size", "64", "256", "1024"),
+        *("--epochs", "10", "--val-split", "0.1"),
+    ],
+}
+
+
+RUN_ENV = os.environ | {"MPLBACKEND": "Agg"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A finished command: its argument list, the ``--out`` folder it wrote, its exit status and output."""
+
+    argv: list[str]
+    folder: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def metrics(self) -> dict:
+        return json.loads((self.folder / "metrics.json").read_text())
+
+
+class RealRuns:
+    """The real-data commands a session's tests need, run one after another by one shell in the background, in
+    the order the tests first need them: while the tests run on one core, the commands use the other.
+
+    Each command writes its output into ``root/NAME`` and then, atomically, its exit status; :meth:`result`
+    waits for that status. The shell and its command are killed at :meth:`close`, if still running.
+    """
+
+    def __init__(self, root: Path, home: Path, names: list[str]) -> None:
+        self.root, self.home, self.names, self.shell = root, home, names, None
+        if not names:
+            return
+        steps = []
+        for name in names:
+            folder = root / name
+            folder.mkdir()
+            out, err, status = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status"))
+            steps.append(
+                f"{shlex.join(self.argv(name))} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
+            )
+        self.shell = subprocess.Popen(["sh", "-c", "\n".join(steps)], cwd=root, env=RUN_ENV, start_new_session=True)
+
+    def argv(self, name: str) -> list[str]:
+        home = ["--data-dir", str(self.home), "--no-download"]
+        return [sys.executable, "-m", *REAL_RUNS[name], *home, "--out", str(self.root / name / "out")]
+
+    def result(self, name: str) -> Run:
+        folder = self.root / name
+        assert name in self.names, f"{name}_run was not asked for by any collected test"
+        status = folder / "status"
+        while not status.exists():
+            assert self.shell.poll() is None or status.exists(), f"the background shell ended before {name}"
+            time.sleep(0.05)
+        text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in ("stdout", "stderr", "status")}
+        return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"])
+
+    def close(self) -> None:
+        if self.shell is None:
+            return
+        if self.shell.poll() is None:
+            os.killpg(self.shell.pid, signal.SIGKILL)
+        self.shell.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRuns]:
+    """Starts, before the first test, the real-data commands that the collected tests ask for (through the
+    ``NAME_run`` fixtures), in the order they first need them."""
+    needed = [f"{name}_run" for name in REAL_RUNS]
+    first_use = {}
+    for index, item in enumerate(request.session.items):
+        for fixture in set(needed) & set(item.fixturenames):
+            first_use.setdefault(fixture.removesuffix("_run"), index)
+    if not first_use:
+        yield RealRuns(Path(), Path(), [])
+        return
+    home = request.getfixturevalue("fashion_mnist_home")
+    runs = RealRuns(tmp_path_factory.mktemp("real-runs"), home, sorted(first_use, key=first_use.get))
+    yield runs
+    runs.close()
+
+
+def _real_run_fixture(name: str):
+    def fixture(real_runs: RealRuns) -> Run:
+        return real_runs.result(name)
+
+    fixture.__doc__ = f"``python -m {shlex.join(REAL_RUNS[name])}`` on the real data, run once per session."
+    return pytest.fixture(scope="session", name=f"{name}_run")(fixture)
+
+
+globals().update({f"_{name}_run": _real_run_fixture(name) for name in REAL_RUNS})
