@@ -160,18 +160,34 @@ def table_rows() -> list[tuple[str, list[str]]]:
     return [(d2l, re.findall(r"`([^`]*)`", re.match(opening, ours).group(1))) for d2l, ours in cells]
 
 
+def table_asides() -> list[list[str]]:
+    """Each row's code spans after those that open its npsoftmax cell: the expressions its remarks quote."""
+    section = README.read_text().split("## From d2l to npsoftmax", 1)[1].split("\n## ", 1)[0]
+    cells = [line.strip("|").split(" | ")[1] for line in section.splitlines() if line.startswith("| `")]
+    opening = r"^\s*`[^`]*`(?:; `[^`]*`)*"
+    return [re.findall(r"`([^`]*)`", re.sub(opening, "", ours)) for ours in cells]
+
+
+NOT_PYTHON_ASIDES = {"log(0)", "Figure", "path="}  # mathematics, a type's name, a keyword: not statements
+
+
 def test_the_d2l_table_runs_as_typed_in_one_fresh_namespace():
-    """Top to bottom, nothing predefined: every name a row uses comes from an earlier row."""
+    """Top to bottom, nothing predefined: every name a row uses comes from an earlier row, and so do the names of
+    the expressions its remarks quote (``nps.softmax(net(X))``)."""
     rows = table_rows()
     assert len(rows) >= 18
     namespace: dict = {}
     values = {}
-    for _, statements in rows:
+    for (_, statements), asides in zip(rows, table_asides(), strict=True):
         for code in statements:
             try:
                 values[code] = eval(code, namespace)
             except SyntaxError:
                 exec(code, namespace)
+        for code in set(asides) - NOT_PYTHON_ASIDES:
+            values[code] = eval(code, namespace)
+    assert set().union(*table_asides()) >= NOT_PYTHON_ASIDES
+    np.testing.assert_allclose(values["nps.softmax(net(X))"], values["net.predict_proba(X)"], rtol=1e-6)
     assert namespace["X"].shape == (256, 1, 28, 28) and namespace["y"].dtype == np.int64
     np.testing.assert_array_equal(values["A.sum(0, keepdims=True)"], [[5.0, 7.0, 9.0]])
     np.testing.assert_allclose(values["X_prob.sum(1)"], [1.0, 1.0])
