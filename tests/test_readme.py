@@ -110,6 +110,14 @@ def test_it_links_the_chapter_the_paper_and_a_citation():
     assert f'version: "{nps.__version__}"' in citation
 
 
+def test_the_testing_docs_lay_out_every_module_of_the_package():
+    layout = (REPO / "docs" / "testing.md").read_text().split("## Layout", 1)[1]
+    package = REPO / "npsoftmax"
+    modules = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    modules += [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    assert [name for name in sorted(modules) if not re.search(rf"(?<![\w/]){re.escape(name)}", layout)] == []
+
+
 def test_it_never_calls_the_chapter_the_seed():
     for path in [README, *sorted((REPO / "docs").glob("*.md"))]:
         assert not re.search(r"\bthe seed\b|\bseed's\b", path.read_text(), flags=re.IGNORECASE), path
