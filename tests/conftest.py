@@ -1,6 +1,7 @@
 """Project-wide test policy (a skipped test is a failure) and shared fixtures: Fashion-MNIST, synthetic and real,
-a small synthetic data set of another shape and class count, and the commands on the real data that several
-tests assert on, each run once per session (``default_run``, ``best_run``, ...: see ``REAL_RUNS``).
+a small synthetic data set of another shape and class count, and the long runs on the real data (the commands
+that several tests assert on, the notebooks), each run once per session in the background (``default_run``,
+``best_run``, ``chapter_notebook_run``, ...: see ``REAL_RUNS`` and ``NOTEBOOK_RUNS``).
 
 A skip hides a test that did not run (a missing dependency, a missing data set) behind a green result, so
 this hook turns any skip into a failing exit status and names the skipped tests.
@@ -133,18 +134,33 @@ REAL_RUNS = {
 }
 
 
+# name: the notebook, executed by a real kernel in an empty working folder with the data home of a source
+# checkout (the repository's data/fashion-mnist), as notebooks/execute.py runs it
+NOTEBOOK_RUNS = {"chapter_notebook": "softmax_regression_scratch.ipynb", "beyond_notebook": "beyond_the_chapter.ipynb"}
+REPO = Path(__file__).resolve().parents[1]
+EXECUTE_NOTEBOOK = """import pathlib, sys
+import nbformat
+sys.path.insert(0, sys.argv[1])
+from execute import execute
+source, cwd, executed = sys.argv[2:]
+nb = nbformat.read(source, as_version=4)
+execute(nb, pathlib.Path(cwd))
+nbformat.write(nb, executed)
+"""
 RUN_ENV = os.environ | {"MPLBACKEND": "Agg"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """A finished command: its argument list, the ``--out`` folder it wrote, its exit status and output."""
+    """A finished run: its argument list, the folder it wrote into (a command's ``--out``, a notebook's working
+    folder), its exit status and output, and the folder of its record (``executed.ipynb`` for a notebook)."""
 
     argv: list[str]
     folder: Path
     returncode: int
     stdout: str
     stderr: str
+    record: Path
 
     def metrics(self) -> dict:
         return json.loads((self.folder / "metrics.json").read_text())
@@ -166,6 +182,8 @@ class RealRuns:
         for name in names:
             folder = root / name
             folder.mkdir()
+            if name in NOTEBOOK_RUNS:
+                (folder / "out").mkdir()  # the notebook's working folder, empty
             out, err, status = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status"))
             steps.append(
                 f"{shlex.join(self.argv(name))} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
@@ -173,8 +191,13 @@ class RealRuns:
         self.shell = subprocess.Popen(["sh", "-c", "\n".join(steps)], cwd=root, env=RUN_ENV, start_new_session=True)
 
     def argv(self, name: str) -> list[str]:
+        folder = self.root / name / "out"
+        if name in NOTEBOOK_RUNS:
+            notebooks, data_home = REPO / "notebooks", REPO / "data" / "fashion-mnist"
+            argv = [sys.executable, "-c", EXECUTE_NOTEBOOK, str(notebooks), str(notebooks / NOTEBOOK_RUNS[name])]
+            return ["env", f"NPSOFTMAX_DATA={data_home}", *argv, str(folder), str(self.root / name / "executed.ipynb")]
         home = ["--data-dir", str(self.home), "--no-download"]
-        return [sys.executable, "-m", *REAL_RUNS[name], *home, "--out", str(self.root / name / "out")]
+        return [sys.executable, "-m", *REAL_RUNS[name], *home, "--out", str(folder)]
 
     def result(self, name: str) -> Run:
         folder = self.root / name
@@ -184,7 +207,7 @@ class RealRuns:
             assert self.shell.poll() is None or status.exists(), f"the background shell ended before {name}"
             time.sleep(0.05)
         text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in ("stdout", "stderr", "status")}
-        return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"])
+        return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"], folder)
 
     def close(self) -> None:
         if self.shell is None:
@@ -198,7 +221,7 @@ class RealRuns:
 def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRuns]:
     """Starts, before the first test, the real-data commands that the collected tests ask for (through the
     ``NAME_run`` fixtures), in the order they first need them."""
-    needed = [f"{name}_run" for name in REAL_RUNS]
+    needed = [f"{name}_run" for name in [*REAL_RUNS, *NOTEBOOK_RUNS]]
     first_use = {}
     for index, item in enumerate(request.session.items):
         for fixture in set(needed) & set(item.fixturenames):
@@ -216,8 +239,11 @@ def _real_run_fixture(name: str):
     def fixture(real_runs: RealRuns) -> Run:
         return real_runs.result(name)
 
-    fixture.__doc__ = f"``python -m {shlex.join(REAL_RUNS[name])}`` on the real data, run once per session."
+    what = (
+        f"notebooks/{NOTEBOOK_RUNS[name]}" if name in NOTEBOOK_RUNS else f"``python -m {shlex.join(REAL_RUNS[name])}``"
+    )
+    fixture.__doc__ = f"{what} on the real data, run once per session."
     return pytest.fixture(scope="session", name=f"{name}_run")(fixture)
 
 
-globals().update({f"_{name}_run": _real_run_fixture(name) for name in REAL_RUNS})
+globals().update({f"_{name}_run": _real_run_fixture(name) for name in [*REAL_RUNS, *NOTEBOOK_RUNS]})
