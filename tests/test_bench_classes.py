@@ -154,7 +154,7 @@ def test_markdown_reports_the_same_run(quick_run: tuple[dict, str]) -> None:
 
 
 # --help, --out with --write-results and an --out that cannot be made: the test of every benchmark's command line
-# (tests/test_bench.py), as a script.
+# (tests/test_bench_harness.py), as a script.
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def test_quick_cross_validation_scores_every_fold(tmp_path: Path, fashion_mnist_
 
 
 # --help, --out with --write-results and an --out that cannot be made: the test of every benchmark's command line
-# (tests/test_bench.py), as a script.
+# (tests/test_bench_harness.py), as a script.
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from _processes import popen_interruptible
 from _scripts import load_script
 from threadpoolctl import threadpool_limits
 
@@ -304,58 +303,3 @@ def test_the_committed_results_hold_together(stem: str) -> None:
 def render_markdown(results: dict) -> str:
     """The benchmark's own Markdown for ``results``, from the script itself."""
     return load_script(SCRIPT).render_markdown(results)
-
-
-SCRIPTS = ["bench_epoch.py", "bench_classes.py", "bench_sklearn.py", "bench_dask.py", "tune_preset.py"]
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_every_benchmark_shares_one_command_line(tmp_path: Path, script: str) -> None:
-    """The harness's flags and exit statuses, as each script runs, from a folder outside the repository; the
-    committed results stay as they were."""
-    import npsoftmax as nps
-
-    committed = {path: path.stat().st_mtime_ns for path in BENCHMARKS.iterdir() if path.is_file()}
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        argv = [sys.executable, str(BENCHMARKS / script), *args]
-        wide = os.environ | {"COLUMNS": "200"}  # argparse wraps its help, at hyphens too, to the terminal's width
-        return subprocess.run(argv, cwd=tmp_path, env=wide, capture_output=True, text=True, timeout=120)
-
-    version = run("--version")
-    assert version.returncode == 0 and version.stdout == f"python benchmarks/{script} (npsoftmax {nps.__version__})\n"
-    helped = run("--help")
-    assert helped.returncode == 0 and "(default bench-results/, git-ignored)" in helped.stdout
-    assert "--write-results" in helped.stdout
-
-    both = run("--out", "x", "--write-results")
-    assert both.returncode == 2 and len(both.stderr.splitlines()) == 1, both.stderr
-    assert "argument --write-results: not allowed with argument --out" in both.stderr
-
-    (tmp_path / "a-file").write_text("")
-    cannot = run("--out", str(tmp_path / "a-file" / "results"))
-    assert cannot.returncode == 1 and len(cannot.stderr.splitlines()) == 1, cannot.stderr
-    assert cannot.stderr.startswith(f"{Path(script).stem}: cannot create ") and "choose another --out" in cannot.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
-    assert {path: path.stat().st_mtime_ns for path in BENCHMARKS.iterdir() if path.is_file()} == committed
-
-
-def test_the_sklearn_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
-    tmp_path: Path, fashion_mnist_home: Path
-) -> None:
-    argv = [sys.executable, str(BENCHMARKS / "bench_sklearn.py"), "--quick", "--data-dir", str(fashion_mnist_home)]
-    proc = popen_interruptible(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline() == "fits:\n"
-    proc.send_signal(signal.SIGINT)
-    _, rest = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and rest == "bench_sklearn: interrupted; nothing written\n", rest
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_data_that_cannot_be_had_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    env = os.environ | {"NPSOFTMAX_MIRRORS": str(tmp_path / "no-such-folder")}
-    argv = [sys.executable, str(BENCHMARKS / "bench_sklearn.py"), "--quick", "--data-dir", str(tmp_path / "home")]
-    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("bench_sklearn: cannot load Fashion-MNIST: ")
-    assert not (tmp_path / "bench-results").exists()
