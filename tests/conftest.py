@@ -148,6 +148,7 @@ execute(nb, pathlib.Path(cwd))
 nbformat.write(nb, executed)
 """
 RUN_ENV = os.environ | {"MPLBACKEND": "Agg"}
+RUN_TIMEOUT = 1200  # seconds a test waits for its run, those before it in the queue included
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,9 +203,10 @@ class RealRuns:
     def result(self, name: str) -> Run:
         folder = self.root / name
         assert name in self.names, f"{name}_run was not asked for by any collected test"
-        status = folder / "status"
+        status, deadline = folder / "status", time.monotonic() + RUN_TIMEOUT
         while not status.exists():
             assert self.shell.poll() is None or status.exists(), f"the background shell ended before {name}"
+            assert time.monotonic() < deadline, f"{name} has not ended in {RUN_TIMEOUT} s"
             time.sleep(0.05)
         text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in ("stdout", "stderr", "status")}
         return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"], folder)
