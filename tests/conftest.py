@@ -8,6 +8,7 @@ this hook turns any skip into a failing exit status and names the skipped tests.
 """
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import json
@@ -17,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -109,12 +110,17 @@ def synthetic_data(synthetic_files, tmp_path, monkeypatch) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def fashion_mnist_home(tmp_path_factory) -> Path:
-    """A data home with the real Fashion-MNIST verified and cached: from Debian's copy (CI installs it), else
+def verified_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new data home with the real Fashion-MNIST verified and cached: from Debian's copy (CI installs it), else
     from the user's own data home (the first ``python -m npsoftmax.train`` fills it), verified all the same."""
     mirrors = [REAL_DATA] if REAL_DATA.is_dir() else [data.get_data_home()]
     return data.download_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), mirrors=mirrors, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_home(tmp_path_factory) -> Path:
+    """A data home with the real Fashion-MNIST verified and cached (:func:`verified_home`), for the session."""
+    return verified_home(tmp_path_factory)
 
 
 # --- the commands on the real data that tests assert on: each run once per session, beside the tests ---------
@@ -168,28 +174,27 @@ class Run:
 
 
 class RealRuns:
-    """The real-data commands a session's tests need, run one after another by one shell in the background, in
-    the order the tests first need them: while the tests run on one core, the commands use the other.
+    """The long runs a session's tests need, run one after another by one shell in the background, in the order
+    the tests first need them: while the tests run on one core, the runs use the other.
 
-    Each command writes its output into ``root/NAME`` and then, atomically, its exit status; :meth:`result`
-    waits for that status. The shell and its command are killed at :meth:`close`, if still running.
+    Each run writes its output into ``root/NAME`` and then, atomically, its exit status; :meth:`result` waits for
+    that status. A run that no collected test declared (a fixture asked for by name inside a test) runs when it
+    is asked for. The shell and its run are killed at :meth:`close`, if still running.
     """
 
-    def __init__(self, root: Path, home: Path, names: list[str]) -> None:
-        self.root, self.home, self.names, self.shell = root, home, names, None
-        if not names:
-            return
-        steps = []
-        for name in names:
-            folder = root / name
-            folder.mkdir()
-            if name in NOTEBOOK_RUNS:
-                (folder / "out").mkdir()  # the notebook's working folder, empty
-            out, err, status = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status"))
-            steps.append(
-                f"{shlex.join(self.argv(name))} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
-            )
-        self.shell = subprocess.Popen(["sh", "-c", "\n".join(steps)], cwd=root, env=RUN_ENV, start_new_session=True)
+    def __init__(self, root: Path, home: Callable[[], Path], names: list[str]) -> None:
+        self.root, self.names, self.shell = root, list(names), None
+        self._home = functools.cache(home)
+        if names:
+            steps = "\n".join(self._step(name) for name in names)
+            self.shell = subprocess.Popen(["sh", "-c", steps], cwd=root, env=RUN_ENV, start_new_session=True)
+
+    def _step(self, name: str) -> str:
+        """The shell line of a run: its command, its output into files, its exit status written last."""
+        folder = self.root / name
+        (folder / "out").mkdir(parents=True)  # --out, new; a notebook's working folder, empty
+        out, err, status = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status"))
+        return f"{shlex.join(self.argv(name))} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
 
     def argv(self, name: str) -> list[str]:
         folder = self.root / name / "out"
@@ -197,42 +202,44 @@ class RealRuns:
             notebooks, data_home = REPO / "notebooks", REPO / "data" / "fashion-mnist"
             argv = [sys.executable, "-c", EXECUTE_NOTEBOOK, str(notebooks), str(notebooks / NOTEBOOK_RUNS[name])]
             return ["env", f"NPSOFTMAX_DATA={data_home}", *argv, str(folder), str(self.root / name / "executed.ipynb")]
-        home = ["--data-dir", str(self.home), "--no-download"]
+        home = ["--data-dir", str(self._home()), "--no-download"]
         return [sys.executable, "-m", *REAL_RUNS[name], *home, "--out", str(folder)]
 
     def result(self, name: str) -> Run:
         folder = self.root / name
-        assert name in self.names, f"{name}_run was not asked for by any collected test"
+        if name not in self.names:
+            self.names.append(name)
+            subprocess.run(["sh", "-c", self._step(name)], cwd=self.root, env=RUN_ENV, timeout=RUN_TIMEOUT)
         status, deadline = folder / "status", time.monotonic() + RUN_TIMEOUT
         while not status.exists():
-            assert self.shell.poll() is None or status.exists(), f"the background shell ended before {name}"
+            running = self.shell is not None and self.shell.poll() is None
+            assert running or status.exists(), f"the shell ended before {name} did"
             assert time.monotonic() < deadline, f"{name} has not ended in {RUN_TIMEOUT} s"
             time.sleep(0.05)
         text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in ("stdout", "stderr", "status")}
         return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"], folder)
 
     def close(self) -> None:
-        if self.shell is None:
-            return
-        if self.shell.poll() is None:
+        if self.shell is not None and self.shell.poll() is None:
             os.killpg(self.shell.pid, signal.SIGKILL)
-        self.shell.wait()
+        if self.shell is not None:
+            self.shell.wait()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRuns]:
-    """Starts, before the first test, the real-data commands that the collected tests ask for (through the
-    ``NAME_run`` fixtures), in the order they first need them."""
+    """Starts, before the first test, the long runs that the collected tests declare (through the ``NAME_run``
+    fixtures), in the order they first need them."""
     needed = [f"{name}_run" for name in [*REAL_RUNS, *NOTEBOOK_RUNS]]
     first_use = {}
     for index, item in enumerate(request.session.items):
         for fixture in set(needed) & set(item.fixturenames):
             first_use.setdefault(fixture.removesuffix("_run"), index)
-    if not first_use:
-        yield RealRuns(Path(), Path(), [])
-        return
-    home = request.getfixturevalue("fashion_mnist_home")
-    runs = RealRuns(tmp_path_factory.mktemp("real-runs"), home, sorted(first_use, key=first_use.get))
+    if first_use:
+        home = request.getfixturevalue("fashion_mnist_home")
+        runs = RealRuns(tmp_path_factory.mktemp("real-runs"), lambda: home, sorted(first_use, key=first_use.get))
+    else:  # a run asked for by name only: its own data home, verified when it first needs it
+        runs = RealRuns(tmp_path_factory.mktemp("real-runs"), lambda: verified_home(tmp_path_factory), [])
     yield runs
     runs.close()
 

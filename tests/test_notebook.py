@@ -104,8 +104,9 @@ def test_notebook_is_stored_with_the_outputs_the_code_gives_now(name, request) -
     assert_same_outputs(stored, executed[0])
 
 
-def test_notebook_runs_without_errors_and_leaves_no_data_beside_it(executed) -> None:
-    nb, cwd = executed
+@pytest.mark.parametrize("name", ["executed", "beyond"])
+def test_notebook_runs_without_errors_and_leaves_nothing_beside_it(name, request) -> None:
+    nb, cwd = request.getfixturevalue(name)
     errors = [
         out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
     ]
@@ -157,15 +158,6 @@ def test_notebook_shows_the_predictions(executed) -> None:
 
 # --------------------------------------------------------------------------------------------------------
 # The second notebook: beyond the chapter.
-
-
-def test_beyond_runs_without_errors_and_leaves_nothing_beside_it(beyond) -> None:
-    nb, cwd = beyond
-    errors = [
-        out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
-    ]
-    assert errors == []
-    assert list(cwd.rglob("*")) == []
 
 
 @pytest.mark.parametrize(
