@@ -1,7 +1,8 @@
 """Project-wide test policy (a skipped test is a failure) and shared fixtures: Fashion-MNIST, synthetic and real,
 a small synthetic data set of another shape and class count, and the long runs on the real data (the commands
-that several tests assert on, the notebooks), each run once per session in the background (``default_run``,
-``best_run``, ``chapter_notebook_run``, ...: see ``REAL_RUNS`` and ``NOTEBOOK_RUNS``).
+that several tests assert on, the notebooks, the README's longest blocks), each run once per session in the
+background (``default_run``, ``best_run``, ``chapter_notebook_run``, ...: see ``REAL_RUNS``, ``NOTEBOOK_RUNS`` and
+``README_BLOCK_RUNS``).
 
 A skip hides a test that did not run (a missing dependency, a missing data set) behind a green result, so
 this hook turns any skip into a failing exit status and names the skipped tests.
@@ -13,6 +14,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -153,8 +155,15 @@ nb = nbformat.read(source, as_version=4)
 execute(nb, pathlib.Path(cwd))
 nbformat.write(nb, executed)
 """
+# name: a word of the README's Python block that runs, alone in a fresh interpreter with the data home set
+README_BLOCK_RUNS = {"sklearn_block": "SoftmaxClassifier(random_state=0).fit", "dask_block": "Incremental("}
 RUN_ENV = os.environ | {"MPLBACKEND": "Agg"}
 RUN_TIMEOUT = 1200  # seconds a test waits for its run, those before it in the queue included
+
+
+def readme_python_blocks() -> list[str]:
+    """The fenced Python blocks of the README."""
+    return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,9 +201,10 @@ class RealRuns:
     def _step(self, name: str) -> str:
         """The shell line of a run: its command, its output into files, its exit status written last."""
         folder = self.root / name
-        (folder / "out").mkdir(parents=True)  # --out, new; a notebook's working folder, empty
-        out, err, status = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status"))
-        return f"{shlex.join(self.argv(name))} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
+        (folder / "out").mkdir(parents=True)  # --out, new; a notebook's or a block's working folder, empty
+        out, err, status, cwd = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status", "out"))
+        command = f"(cd {cwd} && {shlex.join(self.argv(name))})"
+        return f"{command} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
 
     def argv(self, name: str) -> list[str]:
         folder = self.root / name / "out"
@@ -202,6 +212,9 @@ class RealRuns:
             notebooks, data_home = REPO / "notebooks", REPO / "data" / "fashion-mnist"
             argv = [sys.executable, "-c", EXECUTE_NOTEBOOK, str(notebooks), str(notebooks / NOTEBOOK_RUNS[name])]
             return ["env", f"NPSOFTMAX_DATA={data_home}", *argv, str(folder), str(self.root / name / "executed.ipynb")]
+        if name in README_BLOCK_RUNS:
+            (block,) = [b for b in readme_python_blocks() if README_BLOCK_RUNS[name] in b]
+            return ["env", f"NPSOFTMAX_DATA={self._home()}", sys.executable, "-c", block]
         home = ["--data-dir", str(self._home()), "--no-download"]
         return [sys.executable, "-m", *REAL_RUNS[name], *home, "--out", str(folder)]
 
@@ -230,7 +243,7 @@ class RealRuns:
 def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRuns]:
     """Starts, before the first test, the long runs that the collected tests declare (through the ``NAME_run``
     fixtures), in the order they first need them."""
-    needed = [f"{name}_run" for name in [*REAL_RUNS, *NOTEBOOK_RUNS]]
+    needed = [f"{name}_run" for name in [*REAL_RUNS, *NOTEBOOK_RUNS, *README_BLOCK_RUNS]]
     first_use = {}
     for index, item in enumerate(request.session.items):
         for fixture in set(needed) & set(item.fixturenames):
@@ -248,11 +261,14 @@ def _real_run_fixture(name: str):
     def fixture(real_runs: RealRuns) -> Run:
         return real_runs.result(name)
 
-    what = (
-        f"notebooks/{NOTEBOOK_RUNS[name]}" if name in NOTEBOOK_RUNS else f"``python -m {shlex.join(REAL_RUNS[name])}``"
-    )
+    if name in NOTEBOOK_RUNS:
+        what = f"notebooks/{NOTEBOOK_RUNS[name]}"
+    elif name in README_BLOCK_RUNS:
+        what = f"the README's Python block with {README_BLOCK_RUNS[name]!r}"
+    else:
+        what = f"``python -m {shlex.join(REAL_RUNS[name])}``"
     fixture.__doc__ = f"{what} on the real data, run once per session."
     return pytest.fixture(scope="session", name=f"{name}_run")(fixture)
 
 
-globals().update({f"_{name}_run": _real_run_fixture(name) for name in [*REAL_RUNS, *NOTEBOOK_RUNS]})
+globals().update({f"_{name}_run": _real_run_fixture(name) for name in [*REAL_RUNS, *NOTEBOOK_RUNS, *README_BLOCK_RUNS]})

@@ -453,14 +453,19 @@ def test_the_two_recipes_reach_the_quoted_accuracy(best_run):
     assert_close("--preset best test acc", quoted(text, r"reaches \*\*([\d.]+)\*\*\. It was chosen"), best, ACC_TOL)
 
 
-def test_the_scikit_learn_and_dask_blocks_each_run_alone(fashion_mnist_home, tmp_path):
-    """The two blocks of "Beyond one machine", each in a fresh interpreter, as a reader runs either."""
+def test_the_scikit_learn_and_dask_blocks_each_run_alone(sklearn_block_run, dask_block_run):
+    """The two blocks of "Beyond one machine", each in a fresh interpreter, as a reader runs either (the session
+    runs them: ``tests/conftest.py``)."""
     section = README.read_text().split("## Beyond one machine", 1)[1].split("\n## ", 1)[0]
     first, second = python_blocks(section)
     assert (first, second) == (the_block(SKLEARN_BLOCK), the_block(DASK_BLOCK))
-    (sklearn_score,) = map(float, run_alone(first, fashion_mnist_home, tmp_path))
+    for block, run in ((first, sklearn_block_run), (second, dask_block_run)):
+        assert run.argv[-2:] == ["-c", block]
+        assert run.returncode == 0, f"the block fails on its own:\n{block}\n{run.stderr}"
+        assert list(run.folder.iterdir()) == [], "the block wrote files into its working folder"
+    (sklearn_score,) = map(float, sklearn_block_run.stdout.split())
     assert_close("SoftmaxClassifier score", quoted(first, r"# ([\d.]+), as"), sklearn_score, ACC_TOL)
-    (dask_score,) = map(float, run_alone(second, fashion_mnist_home, tmp_path))
+    (dask_score,) = map(float, dask_block_run.stdout.split())
     # Blocks of 10,000 in a different order than the CLI's batches: another model of the same quality.
     assert_close("Incremental score", quoted(second, r"# ([\d.]+)\s*$"), dask_score, 0.01)
 
