@@ -248,11 +248,15 @@ def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     for index, item in enumerate(request.session.items):
         for fixture in set(needed) & set(item.fixturenames):
             first_use.setdefault(fixture.removesuffix("_run"), index)
+    root = tmp_path_factory.mktemp("real-runs")
+    try:
+        home = request.getfixturevalue("fashion_mnist_home") if first_use else None
+    except Exception:  # no real data: nothing in the background, and each test that needs a run fails itself
+        first_use = {}
     if first_use:
-        home = request.getfixturevalue("fashion_mnist_home")
-        runs = RealRuns(tmp_path_factory.mktemp("real-runs"), lambda: home, sorted(first_use, key=first_use.get))
-    else:  # a run asked for by name only: its own data home, verified when it first needs it
-        runs = RealRuns(tmp_path_factory.mktemp("real-runs"), lambda: verified_home(tmp_path_factory), [])
+        runs = RealRuns(root, lambda: home, sorted(first_use, key=first_use.get))
+    else:  # runs asked for by name only: a data home of their own, verified when the first needs it
+        runs = RealRuns(root, lambda: verified_home(tmp_path_factory), [])
     yield runs
     runs.close()
 
