@@ -161,9 +161,10 @@ RUN_ENV = os.environ | {"MPLBACKEND": "Agg"}
 RUN_TIMEOUT = 1200  # seconds a test waits for its run, those before it in the queue included
 
 
-def readme_python_blocks() -> list[str]:
-    """The fenced Python blocks of the README."""
-    return re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+def readme_python_blocks(text: str | None = None) -> list[str]:
+    """The fenced Python blocks of the README (or of ``text``, a part of it)."""
+    text = (REPO / "README.md").read_text() if text is None else text
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REAL_RUNS
+from conftest import README_BLOCK_RUNS, REAL_RUNS
+from conftest import readme_python_blocks as python_blocks
 
 import npsoftmax as nps
 
@@ -46,17 +47,13 @@ def assert_close(name: str, expected: float, measured: float, tol: float) -> Non
     )
 
 
-def python_blocks(text: str | None = None) -> list[str]:
-    """The fenced Python blocks of the README (or of ``text``, a part of it)."""
-    return re.findall(r"```python\n(.*?)```", README.read_text() if text is None else text, flags=re.DOTALL)
-
-
 def the_block(needle: str) -> str:
     (block,) = [block for block in python_blocks() if needle in block]
     return block
 
 
-API_BLOCK, SKLEARN_BLOCK, DASK_BLOCK = "check_gradient(", "SoftmaxClassifier(random_state=0).fit", "Incremental("
+API_BLOCK = "check_gradient("
+SKLEARN_BLOCK, DASK_BLOCK = README_BLOCK_RUNS["sklearn_block"], README_BLOCK_RUNS["dask_block"]
 
 
 def run_alone(block: str, home: Path, cwd: Path) -> list[str]:
