@@ -42,6 +42,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- data sets for tests: synthetic files and their records, and the real Fashion-MNIST -------------------
 
 REAL_DATA = Path("/usr/share/datasets/fashion-mnist")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def synthetic_images(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +126,7 @@ def fashion_mnist_home(tmp_path_factory) -> Path:
     return verified_home(tmp_path_factory)
 
 
-# --- the commands on the real data that tests assert on: each run once per session, beside the tests ---------
+# --- the long runs on the real data that tests assert on: each run once per session, beside the tests --------
 
 # name: the command after ``python -m``, as the README quotes it; the data and output flags are added
 REAL_RUNS = {
@@ -145,7 +146,6 @@ REAL_RUNS = {
 # name: the notebook, executed by a real kernel in an empty working folder with the data home of a source
 # checkout (the repository's data/fashion-mnist), as notebooks/execute.py runs it
 NOTEBOOK_RUNS = {"chapter_notebook": "softmax_regression_scratch.ipynb", "beyond_notebook": "beyond_the_chapter.ipynb"}
-REPO = Path(__file__).resolve().parents[1]
 EXECUTE_NOTEBOOK = """import pathlib, sys
 import nbformat
 sys.path.insert(0, sys.argv[1])
@@ -262,7 +262,9 @@ def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     runs.close()
 
 
-def _real_run_fixture(name: str):
+def _real_run_fixture(name: str) -> Callable[[RealRuns], Run]:
+    """The session fixture ``NAME_run``: the run, waited for."""
+
     def fixture(real_runs: RealRuns) -> Run:
         return real_runs.result(name)
 
