@@ -51,10 +51,13 @@ from threadpoolctl import threadpool_limits
 import npsoftmax as nps
 
 N_FEATURES, BATCH_SIZE, LR, SEED = 784, 256, 0.1, 0
-FULL = {"classes": [10, 100, 1_000, 10_000, 100_000], "n_examples": 10_240, "budget_seconds": 60.0, "repeats": 5}
-QUICK = {"classes": [10, 100, 1_000, 10_000], "n_examples": 2_048, "budget_seconds": 0.5, "repeats": 2}
+# Each microsecond timing is repeated at least ``repeats`` times and until it adds up to ``min_seconds``.
+FULL = {"classes": [10, 100, 1_000, 10_000, 100_000], "n_examples": 10_240, "budget_seconds": 60.0}
+FULL |= {"repeats": 5, "min_seconds": 0.2}
+QUICK = {"classes": [10, 100, 1_000, 10_000], "n_examples": 2_048, "budget_seconds": 0.5}
+QUICK |= {"repeats": 2, "min_seconds": 0.02}
 MIN_TIMED_BATCHES = 3
-MIN_TIMING_SECONDS, MAX_REPEATS = 0.2, 2_000  # microsecond timings are repeated until they add up to this
+MAX_REPEATS = 2_000
 MIB = 2**20
 PARTS = ("gemms", "softmax", "update")
 
@@ -114,18 +117,21 @@ def step_memory(X: np.ndarray, y: np.ndarray, k: int, rng: np.random.Generator) 
     return {"params_mib": (W.nbytes + b.nbytes) / MIB, "step_peak_mib": peak / MIB}
 
 
-def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    """Median seconds of ``function()`` after one warm-up call, over at least ``repeats`` calls and 0.2 s."""
+def median_seconds(function: Callable[[], object], repeats: int, min_seconds: float) -> float:
+    """Median seconds of ``function()`` after one warm-up call, over at least ``repeats`` calls and
+    ``min_seconds``."""
     function()
     seconds: list[float] = []
-    while len(seconds) < MAX_REPEATS and (len(seconds) < repeats or sum(seconds) < MIN_TIMING_SECONDS):
+    while len(seconds) < MAX_REPEATS and (len(seconds) < repeats or sum(seconds) < min_seconds):
         begin = time.perf_counter()
         function()
         seconds.append(time.perf_counter() - begin)
     return statistics.median(seconds)
 
 
-def time_parts(X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.random.Generator) -> dict:
+def time_parts(
+    X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.random.Generator, min_seconds: float
+) -> dict:
     """Median seconds per batch of a step's parts: the two GEMMs, the rest of ``loss_and_grad``, the update.
 
     ``npsoftmax.loss_and_grad`` and ``SGD.step`` are timed whole. The GEMMs are timed on their own, as plain
@@ -138,10 +144,10 @@ def time_parts(X: np.ndarray, y: np.ndarray, k: int, repeats: int, rng: np.rando
     Xb, yb = X[:BATCH_SIZE], y[:BATCH_SIZE]
     upstream = rng.random((BATCH_SIZE, k), dtype=np.float32)
     _, dW, db = nps.loss_and_grad(Xb, yb, W, b, check_input=False)
-    forward_gemm = median_seconds(lambda: np.matmul(Xb, W), repeats)
-    backward_gemm = median_seconds(lambda: np.matmul(Xb.T, upstream), repeats)
-    whole = median_seconds(lambda: nps.loss_and_grad(Xb, yb, W, b, check_input=False), repeats)
-    update = median_seconds(lambda: updater.step((dW, db)), repeats)
+    forward_gemm = median_seconds(lambda: np.matmul(Xb, W), repeats, min_seconds)
+    backward_gemm = median_seconds(lambda: np.matmul(Xb.T, upstream), repeats, min_seconds)
+    whole = median_seconds(lambda: nps.loss_and_grad(Xb, yb, W, b, check_input=False), repeats, min_seconds)
+    update = median_seconds(lambda: updater.step((dW, db)), repeats, min_seconds)
     gemms = forward_gemm + backward_gemm
     medians = {"gemms": gemms, "softmax": max(whole - gemms, 0.0), "update": update}
     total = sum(medians.values())
@@ -176,14 +182,14 @@ def textbook_cross_entropy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -(Y * np.log(nps.softmax(logits))).sum(axis=1)
 
 
-def compare_cross_entropies(k: int, repeats: int, rng: np.random.Generator) -> dict:
+def compare_cross_entropies(k: int, repeats: int, rng: np.random.Generator, min_seconds: float) -> dict:
     """Time and values of :func:`textbook_cross_entropy` against ``npsoftmax.cross_entropy`` on (256, k) logits."""
     logits = rng.normal(0, 3, size=(BATCH_SIZE, k)).astype(np.float32)
     y = rng.integers(0, k, size=BATCH_SIZE)
     one_hot, fused = textbook_cross_entropy(logits, y), nps.cross_entropy(logits, y, reduction="none")
     exact = nps.cross_entropy(logits.astype(np.float64), y, reduction="none")
-    one_hot_seconds = median_seconds(lambda: textbook_cross_entropy(logits, y), repeats)
-    fused_seconds = median_seconds(lambda: nps.cross_entropy(logits, y, reduction="none"), repeats)
+    one_hot_seconds = median_seconds(lambda: textbook_cross_entropy(logits, y), repeats, min_seconds)
+    fused_seconds = median_seconds(lambda: nps.cross_entropy(logits, y, reduction="none"), repeats, min_seconds)
     return {
         "one_hot_ms": one_hot_seconds * 1e3,
         "fused_ms": fused_seconds * 1e3,
@@ -210,8 +216,8 @@ def benchmark(settings: dict) -> list[dict]:
             row = {"classes": k} | time_epoch(X, y, k, settings["budget_seconds"], rng)
             row |= step_memory(X, y, k, rng)
             row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            row |= time_parts(X, y, k, settings["repeats"], rng)
-            row["cross_entropy"] = compare_cross_entropies(k, settings["repeats"], rng)
+            row |= time_parts(X, y, k, settings["repeats"], rng, settings["min_seconds"])
+            row["cross_entropy"] = compare_cross_entropies(k, settings["repeats"], rng, settings["min_seconds"])
             rows.append(row)
             print(
                 f"k {k:>7,}: epoch {row['epoch_seconds']:.3f} s ({row['batches_timed']} batches timed), "

@@ -2,7 +2,8 @@
 
 The notebook runs with its working folder in an empty temporary directory and the data home pointed at the
 repository's ``data/fashion-mnist`` through ``NPSOFTMAX_DATA``, so it must find the data wherever it runs and
-leave nothing beside itself. It is committed with the outputs of a real run (``python notebooks/execute.py``
+leave nothing beside itself; each notebook is executed once per session, in the background
+(``tests/conftest.py``). It is committed with the outputs of a real run (``python notebooks/execute.py``
 writes them); the outputs stored must be the ones the code gives now: the same cells, the same outputs, each
 figure within a tolerance that another BLAS kernel's rounding stays inside.
 """
@@ -22,7 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch.ipynb"
 BEYOND = REPO / "notebooks" / "beyond_the_chapter.ipynb"
 EDITION1 = REPO / "notebooks" / "softmax_regression_scratch_d2l1.ipynb"
-DATA_HOME = REPO / "data" / "fashion-mnist"
 FIGURE = re.compile(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?")
 
 
@@ -48,33 +48,28 @@ def images(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [out for out in cell.outputs if "image/png" in out.get("data", {})]
 
 
-def run_notebook(path: Path, cwd: Path) -> nbformat.NotebookNode:
-    nb = nbformat.read(path, as_version=4)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NPSOFTMAX_DATA", str(DATA_HOME))  # the kernel inherits this environment
-        execute(nb, cwd)
-    return nb
+def executed_notebook(run) -> tuple[nbformat.NotebookNode, Path]:
+    """A notebook the session executed, and the (empty before) folder it ran in."""
+    assert run.returncode == 0, run.stderr
+    return nbformat.read(run.record / "executed.ipynb", as_version=4), run.folder
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+def executed(chapter_notebook_run) -> tuple[nbformat.NotebookNode, Path]:
     """The chapter's notebook executed once, and the (empty before) folder it ran in."""
-    cwd = tmp_path_factory.mktemp("notebook-cwd")
-    return run_notebook(NOTEBOOK, cwd), cwd
+    return executed_notebook(chapter_notebook_run)
 
 
 @pytest.fixture(scope="module")
-def beyond(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+def beyond(beyond_notebook_run) -> tuple[nbformat.NotebookNode, Path]:
     """The second notebook executed once, and the (empty before) folder it ran in."""
-    cwd = tmp_path_factory.mktemp("beyond-cwd")
-    return run_notebook(BEYOND, cwd), cwd
+    return executed_notebook(beyond_notebook_run)
 
 
 @pytest.fixture(scope="module")
-def edition1(tmp_path_factory: pytest.TempPathFactory) -> tuple[nbformat.NotebookNode, Path]:
+def edition1(edition1_notebook_run) -> tuple[nbformat.NotebookNode, Path]:
     """The d2l 1.0 notebook (section 4.4) executed once, and the (empty before) folder it ran in."""
-    cwd = tmp_path_factory.mktemp("edition1-cwd")
-    return run_notebook(EDITION1, cwd), cwd
+    return executed_notebook(edition1_notebook_run)
 
 
 def output_texts(cell: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -116,8 +111,9 @@ def test_notebook_is_stored_with_the_outputs_the_code_gives_now(name, request) -
     assert_same_outputs(stored, executed[0])
 
 
-def test_notebook_runs_without_errors_and_leaves_no_data_beside_it(executed) -> None:
-    nb, cwd = executed
+@pytest.mark.parametrize("name", ["executed", "beyond"])
+def test_notebook_runs_without_errors_and_leaves_nothing_beside_it(name, request) -> None:
+    nb, cwd = request.getfixturevalue(name)
     errors = [
         out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
     ]
@@ -169,15 +165,6 @@ def test_notebook_shows_the_predictions(executed) -> None:
 
 # --------------------------------------------------------------------------------------------------------
 # The second notebook: beyond the chapter.
-
-
-def test_beyond_runs_without_errors_and_leaves_nothing_beside_it(beyond) -> None:
-    nb, cwd = beyond
-    errors = [
-        out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"
-    ]
-    assert errors == []
-    assert list(cwd.rglob("*")) == []
 
 
 @pytest.mark.parametrize(

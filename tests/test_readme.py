@@ -1,19 +1,26 @@
-"""The README holds true: its examples print what they claim, its d2l-to-npsoftmax table runs as typed, its
-commands give the figures it quotes, and its links lead somewhere.
+"""The README holds true: each of its Python blocks runs alone in a fresh interpreter and prints what it claims,
+its d2l-to-npsoftmax table runs as typed, each of its commands runs (or is said why not) and gives the figures
+it quotes, and its links lead somewhere.
+
+The real-data commands are the session's shared runs (``tests/conftest.py``), run as the README types them.
 
 Figures that a training run produces are checked within a tolerance, never to their last digit: another CPU's
 BLAS kernel rounds differently, and its stable runs agree to about three decimals (accuracy within 0.003, loss
 within 0.002). A failed check names the figure, the value quoted and the value measured.
 """
 
-import contextlib
-import io
 import json
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import README_BLOCK_RUNS, REAL_RUNS
+from conftest import readme_python_blocks as python_blocks
 
 import npsoftmax as nps
 
@@ -40,17 +47,22 @@ def assert_close(name: str, expected: float, measured: float, tol: float) -> Non
     )
 
 
-def python_examples() -> list[str]:
-    """Fenced Python blocks that are whole programs (they import npsoftmax)."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    return [block for block in blocks if "import npsoftmax" in block]
+def the_block(needle: str) -> str:
+    (block,) = [block for block in python_blocks() if needle in block]
+    return block
 
 
-def run_block(block: str) -> list[str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(block, str(README), "exec"), {})
-    return out.getvalue().splitlines()
+API_BLOCK = "check_gradient("
+SKLEARN_BLOCK, DASK_BLOCK = README_BLOCK_RUNS["sklearn_block"], README_BLOCK_RUNS["dask_block"]
+
+
+def run_alone(block: str, home: Path, cwd: Path) -> list[str]:
+    """The lines ``block`` prints, run as a reader runs it: alone, in a fresh interpreter, with the data in the
+    data home (``NPSOFTMAX_DATA``)."""
+    env = os.environ | {"NPSOFTMAX_DATA": str(home), "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", block], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"the block fails on its own:\n{block}\n{done.stderr}"
+    return done.stdout.splitlines()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -95,6 +107,14 @@ def test_it_links_the_chapter_the_paper_and_a_citation():
     assert f'version: "{nps.__version__}"' in citation
 
 
+def test_the_testing_docs_lay_out_every_module_of_the_package():
+    layout = (REPO / "docs" / "testing.md").read_text().split("## Layout", 1)[1]
+    package = REPO / "npsoftmax"
+    modules = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    modules += [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    assert [name for name in sorted(modules) if not re.search(rf"(?<![\w/]){re.escape(name)}", layout)] == []
+
+
 def test_it_never_calls_the_chapter_the_seed():
     for path in [README, *sorted((REPO / "docs").glob("*.md"))]:
         assert not re.search(r"\bthe seed\b|\bseed's\b", path.read_text(), flags=re.IGNORECASE), path
@@ -104,21 +124,36 @@ def test_it_never_calls_the_chapter_the_seed():
 # Examples and the d2l-to-npsoftmax table.
 
 
-def test_the_api_example_prints_what_it_claims():
-    (block,) = [b for b in python_examples() if "check_gradient" in b]
-    printed = run_block(block)
-    assert printed[0] == "[[1.0e+00 3.8e-44 0.0e+00]]"
-    np.testing.assert_allclose(np.array(printed[1].strip("[]").split(), dtype=float), [2.3026, 0.6931], atol=1e-4)
-    assert max(float(x) for x in printed[2].strip("[]").split(",")) < 1e-7
+def test_the_api_example_prints_what_it_claims(fashion_mnist_home, tmp_path):
+    block = the_block(API_BLOCK)
+    comments = re.findall(r"^print\(.*\)\s+# (.*)$", block, flags=re.MULTILINE)
+    printed = run_alone(block, fashion_mnist_home, tmp_path)
+    assert printed[0] == "[[1.0e+00 3.8e-44 0.0e+00]]" and comments[0].startswith(f"{printed[0]};")
+    # Two logarithms in float64, printed to NumPy's 8 decimals: the same digits on any machine.
+    assert printed[1] == "[2.30258509 0.69314718]" == comments[1]
+    np.testing.assert_allclose(np.array(printed[1].strip("[]").split(), dtype=float), -np.log([0.1, 0.5]), rtol=1e-8)
+    assert max(float(x) for x in printed[2].strip("[]").split(",")) < 1e-7 and "about 1e-9" in comments[2]
 
 
-@pytest.mark.parametrize("index", [i for i, b in enumerate(python_examples()) if "check_gradient" not in b])
-def test_every_other_example_prints_the_value_in_its_comment(index):
-    """Each ``print(...)  # VALUE ...`` line prints exactly VALUE."""
-    block = python_examples()[index]
+OTHER_BLOCKS = [
+    block for block in python_blocks() if not any(n in block for n in (API_BLOCK, SKLEARN_BLOCK, DASK_BLOCK))
+]
+
+
+@pytest.mark.parametrize("block", OTHER_BLOCKS, ids=[f"block{i}" for i in range(len(OTHER_BLOCKS))])
+def test_every_other_block_prints_the_value_in_its_comment(block, fashion_mnist_home, tmp_path):
+    """Each ``print(...)  # VALUE ...`` line prints exactly VALUE, the block run alone."""
     claims = re.findall(r"^print\(.*\)\s+# (\S+?)[,;:]?(?:\s|$)", block, flags=re.MULTILINE)
-    assert claims, "an example that prints nothing checkable"
-    assert run_block(block) == claims
+    assert claims, "a block that prints nothing checkable"
+    assert run_alone(block, fashion_mnist_home, tmp_path) == claims
+
+
+def test_every_python_block_is_run_by_a_test():
+    blocks = python_blocks()
+    assert [the_block(API_BLOCK), the_block(SKLEARN_BLOCK), the_block(DASK_BLOCK)] == [
+        b for b in blocks if b not in OTHER_BLOCKS
+    ]
+    assert len(blocks) == 3 + len(OTHER_BLOCKS) >= 5
 
 
 def table_rows(heading: str = "## From d2l to npsoftmax") -> list[tuple[str, list[str]]]:
@@ -130,18 +165,34 @@ def table_rows(heading: str = "## From d2l to npsoftmax") -> list[tuple[str, lis
     return [(d2l, re.findall(r"`([^`]*)`", re.match(opening, ours).group(1))) for d2l, ours in cells]
 
 
+def table_asides() -> list[list[str]]:
+    """Each row's code spans after those that open its npsoftmax cell: the expressions its remarks quote."""
+    section = README.read_text().split("## From d2l to npsoftmax", 1)[1].split("\n## ", 1)[0]
+    cells = [line.strip("|").split(" | ")[1] for line in section.splitlines() if line.startswith("| `")]
+    opening = r"^\s*`[^`]*`(?:; `[^`]*`)*"
+    return [re.findall(r"`([^`]*)`", re.sub(opening, "", ours)) for ours in cells]
+
+
+NOT_PYTHON_ASIDES = {"log(0)", "Figure", "path="}  # mathematics, a type's name, a keyword: not statements
+
+
 def test_the_d2l_table_runs_as_typed_in_one_fresh_namespace():
-    """Top to bottom, nothing predefined: every name a row uses comes from an earlier row."""
+    """Top to bottom, nothing predefined: every name a row uses comes from an earlier row, and so do the names of
+    the expressions its remarks quote (``nps.softmax(net(X))``)."""
     rows = table_rows()
     assert len(rows) >= 18
     namespace: dict = {}
     values = {}
-    for _, statements in rows:
+    for (_, statements), asides in zip(rows, table_asides(), strict=True):
         for code in statements:
             try:
                 values[code] = eval(code, namespace)
             except SyntaxError:
                 exec(code, namespace)
+        for code in set(asides) - NOT_PYTHON_ASIDES:
+            values[code] = eval(code, namespace)
+    assert set().union(*table_asides()) >= NOT_PYTHON_ASIDES
+    np.testing.assert_allclose(values["nps.softmax(net(X))"], values["net.predict_proba(X)"], rtol=1e-6)
     assert namespace["X"].shape == (256, 1, 28, 28) and namespace["y"].dtype == np.int64
     np.testing.assert_array_equal(values["A.sum(0, keepdims=True)"], [[5.0, 7.0, 9.0]])
     np.testing.assert_allclose(values["X_prob.sum(1)"], [1.0, 1.0])
@@ -221,7 +272,8 @@ def test_the_train_section_lists_every_output_and_only_real_flags():
     text = README.read_text().split("## Train", 1)[1].split("\n## ", 1)[0]
     outputs = re.findall(r"^\| `([\w.]+)` \|", text, flags=re.MULTILINE)
     assert outputs == [name for name in train.OUTPUTS if name in outputs] and set(outputs) == set(train.OUTPUTS)
-    known = {flag for action in train.build_parser()._actions for flag in action.option_strings}
+    options = [line for line in train.build_parser().format_help().splitlines() if line.startswith("  -")]
+    known = {flag for line in options for flag in re.findall(r"--?[a-z][a-z-]*", re.split(r"\s{2,}", line.strip())[0])}
     mentioned = set(re.findall(r"(--[a-z][a-z-]*)", text))
     assert mentioned <= known, f"flags the command does not have: {sorted(mentioned - known)}"
     assert {f for f in known if f not in ("-h", "--help")} <= mentioned, "a flag the README does not mention"
@@ -241,14 +293,12 @@ def skeleton(line: str) -> str:
     return re.sub(r"\d+\.\d+", "#", untimed(line))
 
 
-def test_the_opening_console_shows_what_the_command_prints(tmp_path, fashion_mnist_home, capsys):
+def test_the_opening_console_shows_what_the_command_prints(default_run):
     """The default run's lines as the README shows them: the same words, each figure within the tolerance."""
-    from npsoftmax import train
-
     block = README.read_text().split("```console\n$ python -m npsoftmax.train\n", 1)[1].split("```", 1)[0]
     shown = [line for line in block.splitlines() if line != "..."]
-    assert train.main(["--data-dir", str(fashion_mnist_home), "--no-download", "--out", str(tmp_path / "run")]) == 0
-    printed = {skeleton(line): line for line in capsys.readouterr().out.splitlines()}
+    assert default_run.returncode == 0, default_run.stderr
+    printed = {skeleton(line): line for line in default_run.stdout.splitlines()}
     for line in shown:
         assert skeleton(line) in printed, f"the command no longer prints a line like {line!r}"
         for expected, measured in zip(numbers(untimed(line)), numbers(untimed(printed[skeleton(line)])), strict=True):
@@ -256,32 +306,51 @@ def test_the_opening_console_shows_what_the_command_prints(tmp_path, fashion_mni
 
 
 # --------------------------------------------------------------------------------------------------------
+# Every command: run as typed, or by the session's run of it, or said why not.
+
+COMMAND_RUNS = {f"python -m {shlex.join(argv)}": name for name, argv in REAL_RUNS.items()}
+RUN_HERE = ["python -m npsoftmax.download", "python -m npsoftmax"]  # quick: run as typed, by the next test
+NOT_RUN = {  # a command: why no test runs it as typed (what checks it instead)
+    "pip install -e . && python -m npsoftmax.train": "installs; the command is the default run",
+    "pip install -e '.[test]' && python -m pytest": "installs, then this suite; CI runs it (see the next test)",
+}
+
+
+def shell_commands() -> list[str]:
+    """Every ``$ command`` of the README's console blocks, without its trailing comment."""
+    blocks = re.findall(r"```console\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    lines = [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
+    return [re.sub(r"\s+#.*$", "", line).strip() for line in lines]
+
+
+def test_every_shell_command_is_run_or_said_why_not():
+    commands = shell_commands()
+    assert len(commands) >= 8
+    unaccounted = [c for c in commands if c not in COMMAND_RUNS and c not in RUN_HERE and c not in NOT_RUN]
+    assert unaccounted == []
+    assert set(RUN_HERE) | set(NOT_RUN) <= set(commands), "a command the README no longer shows"
+
+
+@pytest.mark.parametrize("command", RUN_HERE)
+def test_the_quick_commands_run_as_typed(command, fashion_mnist_home, tmp_path):
+    env = os.environ | {"NPSOFTMAX_DATA": str(fashion_mnist_home), "MPLBACKEND": "Agg"}
+    argv = [sys.executable, *shlex.split(command)[1:]]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout, "a command that says nothing"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------------------
 # Exercises: every figure from the command that gives it.
 
 
-@pytest.fixture
-def run_command(tmp_path, fashion_mnist_home, capsys):
-    home = ["--data-dir", str(fashion_mnist_home), "--no-download"]
-
-    def run(module, *args):
-        out = tmp_path / str(len(list(tmp_path.iterdir())))
-        capsys.readouterr()
-        status = module.main([*home, "--out", str(out), *args])
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err, out
-
-    return run
-
-
-def test_the_sweep_gives_the_quoted_figures(run_command):
-    from npsoftmax import sweep
-
+def test_the_sweep_gives_the_quoted_figures(sweep_run):
     text = text_of("## Exercises")
-    grid = ["--lr", "0.03", "0.1", "0.3", "--batch-size", "64", "256", "1024", "--epochs", "10", "--val-split", "0.1"]
-    status, out, _, folder = run_command(sweep, *grid, "--quiet")
-    assert status == 0
-    records = {(r["lr"], r["batch_size"]): r for r in json.loads((folder / "sweep.json").read_text())["runs"]}
-    best_line, test_line = out.splitlines()[:2]
+    assert sweep_run.returncode == 0, sweep_run.stderr
+    records = {(r["lr"], r["batch_size"]): r for r in json.loads((sweep_run.folder / "sweep.json").read_text())["runs"]}
+    (best_line,) = [line for line in sweep_run.stdout.splitlines() if line.startswith("best setting, selected")]
+    (test_line,) = [line for line in sweep_run.stdout.splitlines() if line.startswith("its test accuracy")]
     assert_close("best val acc", quoted(text, r"validation set \(accuracy ([\d.]+)"), numbers(best_line)[0], ACC_TOL)
     assert_close(
         "best val loss",
@@ -305,30 +374,24 @@ def test_the_sweep_gives_the_quoted_figures(run_command):
         assert_close(f"val acc lr {lr} batch {batch}", quoted(text, pattern), records[lr, batch]["val_acc"], ACC_TOL)
 
 
-def test_the_naive_formulas_stop_in_epoch_1_and_the_stable_loss_trains_on_at_lr_100(run_command):
-    from npsoftmax import train
-
+def test_the_naive_formulas_stop_in_epoch_1_and_the_stable_loss_trains_on_at_lr_100(naive_lr_100_run, lr_100_run):
     text = text_of("## Exercises")
-    status, _, err, _ = run_command(train, "--loss", "naive", "--lr", "100", "--quiet")
     message = text.split('stops in epoch 1, "')[1].split('", exit')[0]
-    assert status == 1 and message in " ".join(err.split()), err
+    assert naive_lr_100_run.returncode == 1 and message in " ".join(naive_lr_100_run.stderr.split())
     # Chaotic: only the property is promised, not the figures.
-    status, out, err, folder = run_command(train, "--lr", "100", "--quiet")
-    metrics = json.loads((folder / "metrics.json").read_text())
+    status, out, err = lr_100_run.returncode, lr_100_run.stdout, lr_100_run.stderr
+    metrics = lr_100_run.metrics()
     assert "test accuracy above 0.75" in text and "completes all 10 epochs" in text
     assert status == 0 and metrics["status"] == "completed" and len(metrics["epochs"]) == 10
     assert metrics["test_acc"] > 0.75 and "above chance" in out + err
 
 
-def test_a_hundred_epochs_give_the_quoted_losses_and_gaps(run_command):
-    from npsoftmax import train
-
+def test_a_hundred_epochs_give_the_quoted_losses_and_gaps(hundred_epochs_run, hundred_epochs_cosine_run):
     text = text_of("## Exercises")
     runs = {}
-    for name, args in (("constant", ()), ("cosine", ("--schedule", "cosine"))):
-        status, _, _, folder = run_command(train, "--val-split", "0.1", "--epochs", "100", "--quiet", *args)
-        assert status == 0
-        runs[name] = json.loads((folder / "metrics.json").read_text())["epochs"]
+    for name, run in (("constant", hundred_epochs_run), ("cosine", hundred_epochs_cosine_run)):
+        assert run.returncode == 0, run.stderr
+        runs[name] = run.metrics()["epochs"]
     epochs = runs["constant"]
     train_loss = np.array([e["train_loss"] for e in epochs])
     val_loss = np.array([e["val_loss"] for e in epochs])
@@ -376,6 +439,17 @@ def test_the_committed_default_run_gives_the_quoted_calibration(fashion_mnist_ho
     assert f"`W` alone is {rows[100_000]['params_mib']:.1f} MiB" in text
 
 
+def test_the_one_hot_loss_is_quoted_as_the_committed_benchmark_measured_it():
+    text = text_of("## Exercises")
+    rows = json.loads((REPO / "benchmarks" / "classes.json").read_text())["rows"]
+    ratios = {row["classes"]: row["cross_entropy"]["one_hot_over_fused"] for row in rows}
+    assert "a little faster at 10 classes" in text and ratios[10] < 1
+    large = [ratio for classes, ratio in ratios.items() if classes >= 1_000]
+    assert f"×{min(large):.1f} to ×{max(large):.1f} slower from 1,000 classes on" in text
+    markdown = " ".join((REPO / "benchmarks" / "classes.md").read_text().split())
+    assert f"×{min(large):.1f} to ×{max(large):.1f} its time from 1,000 classes on" in markdown
+
+
 # --------------------------------------------------------------------------------------------------------
 # Accuracy and speed: the committed benchmark, and the two recipes.
 
@@ -396,7 +470,7 @@ def test_the_speed_table_quotes_the_committed_benchmark():
     assert results["machine"]["description"] in text
 
 
-def test_the_two_recipes_reach_the_quoted_accuracy(run_command):
+def test_the_two_recipes_reach_the_quoted_accuracy(best_run):
     from npsoftmax import train
 
     text = text_of("## Accuracy and speed")
@@ -409,26 +483,24 @@ def test_the_two_recipes_reach_the_quoted_accuracy(run_command):
     assert f"the runner-up with lr {ranked[1]['lr']:g} scored {ranked[1]['cv_val_acc']:.4f}" in text
     for key in ("normalize_images", "lr", "weight_decay", "epochs"):
         assert train.PRESETS["best"][key] == tune["best"][key], f"--preset best is not what tuning chose: {key}"
-    status, _, _, folder = run_command(train, "--preset", "best", "--quiet")
-    assert status == 0
-    best = json.loads((folder / "metrics.json").read_text())["test_acc"]
+    assert best_run.returncode == 0, best_run.stderr
+    best = best_run.metrics()["test_acc"]
     assert_close("--preset best test acc", quoted(text, r"reaches \*\*([\d.]+)\*\*\. It was chosen"), best, ACC_TOL)
 
 
-def test_the_scikit_learn_and_dask_snippets_run_as_written():
-    """The two blocks of "Beyond one machine", the second after the first, as a reader types them."""
+def test_the_scikit_learn_and_dask_blocks_each_run_alone(sklearn_block_run, dask_block_run):
+    """The two blocks of "Beyond one machine", each in a fresh interpreter, as a reader runs either (the session
+    runs them: ``tests/conftest.py``)."""
     section = README.read_text().split("## Beyond one machine", 1)[1].split("\n## ", 1)[0]
-    first, second = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    namespace: dict = {}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(first, str(README), "exec"), namespace)
-        try:
-            exec(compile(second, str(README), "exec"), namespace)
-        finally:
-            namespace["client"].close()
-    sklearn_score, dask_score = (float(line) for line in out.getvalue().split())
+    first, second = python_blocks(section)
+    assert (first, second) == (the_block(SKLEARN_BLOCK), the_block(DASK_BLOCK))
+    for block, run in ((first, sklearn_block_run), (second, dask_block_run)):
+        assert run.argv[-2:] == ["-c", block]
+        assert run.returncode == 0, f"the block fails on its own:\n{block}\n{run.stderr}"
+        assert list(run.folder.iterdir()) == [], "the block wrote files into its working folder"
+    (sklearn_score,) = map(float, sklearn_block_run.stdout.split())
     assert_close("SoftmaxClassifier score", quoted(first, r"# ([\d.]+), as"), sklearn_score, ACC_TOL)
+    (dask_score,) = map(float, dask_block_run.stdout.split())
     # Blocks of 10,000 in a different order than the CLI's batches: another model of the same quality.
     assert_close("Incremental score", quoted(second, r"# ([\d.]+)\s*$"), dask_score, 0.01)
 

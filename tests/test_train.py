@@ -476,10 +476,10 @@ def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fa
     assert nps.evaluate_accuracy(model, setup.val_iter) == epochs[metrics["best_epoch"] - 1]["val_acc"]
 
 
-def test_default_run_on_the_real_data_reaches_d2l_s_accuracy(tmp_path, fashion_mnist_home):
-    result = real_run(out=tmp_path / "run", home=fashion_mnist_home)
+def test_default_run_on_the_real_data_reaches_d2l_s_accuracy(default_run):
+    result = default_run
     assert result.returncode == 0, result.stderr
-    metrics = read_metrics(tmp_path / "run")
+    metrics = read_metrics(result.folder)
     assert metrics["config"]["epochs"] == 10 and metrics["config"]["lr"] == 0.1
     assert metrics["data"]["n_train"] == 60000 and metrics["data"]["n_test"] == 10000
     losses = [e["train_loss"] for e in metrics["epochs"]]
@@ -487,10 +487,10 @@ def test_default_run_on_the_real_data_reaches_d2l_s_accuracy(tmp_path, fashion_m
     assert metrics["test_acc"] >= 0.82
 
 
-def test_preset_best_on_the_real_data_beats_the_target(tmp_path, fashion_mnist_home):
-    result = real_run("--preset", "best", out=tmp_path / "run", home=fashion_mnist_home)
+def test_preset_best_on_the_real_data_beats_the_target(best_run):
+    result = best_run
     assert result.returncode == 0, result.stderr
-    metrics = read_metrics(tmp_path / "run")
+    metrics = read_metrics(result.folder)
     assert metrics["config"]["epochs"] <= 30 and metrics["config"]["normalize_images"]
     assert metrics["test_acc"] >= 0.846
 

@@ -81,27 +81,28 @@ def test_quick_cross_validation_scores_every_fold(tmp_path: Path, fashion_mnist_
     assert candidate["cv_val_loss"] == pytest.approx(sum(losses) / 3, abs=1e-12)
 
 
-def test_help_says_where_the_results_go(tmp_path: Path) -> None:
-    proc = _run("--help", cwd=tmp_path)
-    assert proc.returncode == 0
-    text = " ".join(proc.stdout.split())
-    assert "bench-results/" in text and "--write-results" in text and "git-ignored" in text
+# --help, --out with --write-results and an --out that cannot be made: the test of every benchmark's command line
+# (tests/test_bench_harness.py), as a script.
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--quick", "--write-results"], "--write-results records the full grid"),
-        (["--write-results", "--out", "x"], "not allowed with argument"),
         (["--folds", "1"], "argument --folds: must be at least 2, got 1"),
         (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+def test_usage_errors_exit_2_with_one_line(
+    tune_preset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
+) -> None:
     before = _digest()
-    proc = _run(*args, cwd=tmp_path)
-    assert proc.returncode == 2 and message in proc.stderr
-    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        tune_preset.main(args)
+    stderr = capsys.readouterr().err
+    assert exited.value.code == 2 and message in stderr
+    assert len(stderr.splitlines()) == 1, stderr
     assert _digest() == before and list(tmp_path.iterdir()) == []
 
 
