@@ -15,6 +15,7 @@ from conftest import REAL_DATA
 from test_data import closed_port_url
 
 from npsoftmax import data, download
+from npsoftmax._io import LOCK_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_GZ = "train-images-idx3-ubyte.gz"
@@ -143,7 +144,9 @@ def test_a_killed_download_leaves_only_a_temporary_which_the_next_run_removes(tm
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    left = list(home.iterdir())
+    # A killed process cannot remove its lock file: it is a temporary too, with no lock held on it any more.
+    left = [p for p in home.iterdir() if p.name != LOCK_NAME]
     assert len(left) == 1 and left[0].name.startswith(f".npsoftmax-tmp-{TRAIN_GZ}-") and left[0].stat().st_size > 0
+    assert LOCK_NAME.startswith(".npsoftmax-tmp-")
     data.download_fashion_mnist(home, mirrors=[REAL_DATA], quiet=True)
     assert not list(home.glob(".npsoftmax-tmp-*")) and not list(home.glob("*.gz"))
