@@ -54,8 +54,8 @@ log = logging.getLogger("npsoftmax.sweep")
 SWEPT = ("lr", "batch_size", "momentum", "weight_decay", "schedule", "seed")
 OUTPUTS = ("sweep.json", "sweep.png")
 MAX_RUNS = 200
-# Training flags with no meaning here: the sweep has its own --out and --overwrite, and draws no predictions.
-NOT_TAKEN = ("out", "overwrite", "num_images")
+# Training flags with no meaning here: the sweep has its own --out and --overwrite, and draws only sweep.png.
+NOT_TAKEN = ("out", "overwrite", "num_images", "pictures")
 LABELS = {
     "lr": "lr",
     "batch_size": "batch size",
@@ -209,7 +209,7 @@ def sweep(plan: SweepPlan, out: Path, argv: Sequence[str]) -> dict:
         out / "sweep.json",
         {
             "command": " ".join([program_name("npsoftmax.sweep"), *(redact_url(arg) for arg in argv)]),
-            "config": settings_of(plan.base, out, drop=(*SWEPT, "num_images")),
+            "config": settings_of(plan.base, out, drop=(*SWEPT, "num_images", "pictures")),
             "swept": plan.grid,
             "selected_by": metric,
             "selected_on": "validation" if metric == "val_acc" else "test",

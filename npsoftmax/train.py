@@ -5,7 +5,8 @@ animated curves (:func:`npsoftmax.train_ch3`), then the pictures and the numbers
 
 A run never destroys another: ``--out`` must be new or empty unless ``--overwrite`` is given and is held by one
 run at a time, the default folder is unique, ``metrics.json`` is rewritten after every epoch, and Ctrl-C (or
-SIGTERM, SIGHUP, ...) keeps the finished epochs. The model and ``metrics.json`` are written before the pictures.
+SIGTERM, SIGHUP, ...) keeps the finished epochs. The model and ``metrics.json`` are written before the pictures
+(``--no-pictures``: no pictures at all).
 """
 
 from __future__ import annotations
@@ -150,6 +151,11 @@ class Config:
         type=number(int, 1),
     )
     num_images: int = setting(18, "how many test images predictions.png shows", metavar="N", type=number(int, 1, 100))
+    pictures: bool = setting(
+        True,
+        "write model.npz and metrics.json only: no picture, and no matplotlib to import (for scripts that run many)",
+        flag="--no-pictures",
+    )
     quiet: bool = setting(
         False, "no progress lines (each epoch's, each run's) and no progress bar: only warnings and the closing lines"
     )
@@ -260,8 +266,9 @@ def run(config: Config, out: Path, *, dataset: Dataset = FASHION_MNIST) -> dict:
 
     The pictures are drawn in a second process started now, which imports matplotlib while training runs
     (see :mod:`npsoftmax._painter`; ``NPSOFTMAX_BACKGROUND_PICTURES=0`` turns it off); the files are the same.
+    With ``config.pictures`` false there are no pictures and no second process.
     """
-    with painter(background_pictures()) as drawer:
+    with painter(config.pictures and background_pictures()) as drawer:
         return _Run(config, out, dataset).train(drawer)
 
 
@@ -312,6 +319,7 @@ class _Run:
         keep = [("metrics.json", self.record.write)]
         if records:
             keep.insert(0, ("model.npz", lambda: (out / "model.npz").exists() or _save_model(self.setup.net, out)))
+        if records and self.config.pictures:
             keep.append(("curves.png", lambda: (out / "curves.png").exists() or _draw_curves(records, out)))
         return stop(exc, self.record, keep, _count(len(records), "finished epoch"))
 
@@ -483,7 +491,9 @@ def _finish(
     with held():
         _save_model(setup.net, out)
         record.write()
-    pictures = _pictures(config, setup, history, evaluation, snapshots, metrics["ece"])
+        if not config.pictures:
+            settle()
+    pictures = _pictures(config, setup, history, evaluation, snapshots, metrics["ece"]) if config.pictures else {}
     for name, png in render(pictures, drawer):
         with held():
             write_output(out / name, png, durable=False)
@@ -623,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _work(config: Config, out: Path) -> list[str]:
     metrics = run(config, out)
-    return [f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(OUTPUTS)} to {out}"]
+    written = OUTPUTS if config.pictures else [name for name in OUTPUTS if not name.endswith(".png")]
+    return [f"test accuracy {metrics['test_acc']:.4f}; wrote {', '.join(written)} to {out}"]
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ A skip hides a test that did not run (a missing dependency, a missing data set) 
 this hook turns any skip into a failing exit status and names the skipped tests.
 """
 
+import contextlib
 import dataclasses
 import functools
 import gzip
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from npsoftmax import data
 from npsoftmax.idx import write_idx
@@ -189,24 +191,30 @@ class Run:
 
 class RealRuns:
     """The long runs a session's tests need, run one after another by one shell in the background, in the order
-    the tests first need them: while the tests run on one core, the runs use the other.
+    the tests first need them: while the tests run, the runs use the other core.
 
+    Under pytest-xdist every worker collects every test, so each computes the same ``names``; they share ``root``
+    (a folder of the test run), the first to take its lock starts the shell, and the others wait on its files.
     Each run writes its output into ``root/NAME`` and then, atomically, its exit status; :meth:`result` waits for
     that status. A run that no collected test declared (a fixture asked for by name inside a test) runs when it
-    is asked for. The shell and its run are killed at :meth:`close`, if still running.
+    is first asked for, once. The last process of the test run to :meth:`close` kills the shell and its run, if
+    still running.
     """
 
-    def __init__(self, root: Path, home: Callable[[], Path], names: list[str]) -> None:
-        self.root, self.names, self.shell = root, list(names), None
+    def __init__(self, root: Path, home: Callable[[], Path], names: list[str], *, processes: int = 1) -> None:
+        self.root, self.names, self.shell, self.processes = root, list(names), None, processes
         self._home = functools.cache(home)
-        if names:
-            steps = "\n".join(self._step(name) for name in names)
-            self.shell = subprocess.Popen(["sh", "-c", steps], cwd=root, env=RUN_ENV, start_new_session=True)
+        with FileLock(root / "shell.lock"):
+            if names and not (root / "shell.pid").exists():
+                steps = "\n".join([*(self._step(name) for name in names), f"touch {shlex.quote(str(root / 'ended'))}"])
+                self.shell = subprocess.Popen(["sh", "-c", steps], cwd=root, env=RUN_ENV, start_new_session=True)
+                (root / "shell.pid").write_text(str(self.shell.pid))
 
     def _step(self, name: str) -> str:
         """The shell line of a run: its command, its output into files, its exit status written last."""
         folder = self.root / name
         (folder / "out").mkdir(parents=True)  # --out, new; a notebook's or a block's working folder, empty
+        (folder / "argv.json").write_text(json.dumps(self.argv(name)))  # the run's own, whoever waits for it
         out, err, status, cwd = (shlex.quote(str(folder / f)) for f in ("stdout", "stderr", "status", "out"))
         command = f"(cd {cwd} && {shlex.join(self.argv(name))})"
         return f"{command} >{out} 2>{err}; echo $? >{status}.part; mv {status}.part {status}"
@@ -226,42 +234,58 @@ class RealRuns:
     def result(self, name: str) -> Run:
         folder = self.root / name
         if name not in self.names:
-            self.names.append(name)
-            subprocess.run(["sh", "-c", self._step(name)], cwd=self.root, env=RUN_ENV, timeout=RUN_TIMEOUT)
+            with FileLock(self.root / f"{name}.lock"):
+                if not (folder / "status").exists():
+                    step = self._step(name)
+                    subprocess.run(["sh", "-c", step], cwd=self.root, env=RUN_ENV, timeout=RUN_TIMEOUT)
         status, deadline = folder / "status", time.monotonic() + RUN_TIMEOUT
         while not status.exists():
-            running = self.shell is not None and self.shell.poll() is None
+            running = (self.root / "shell.pid").exists() and not (self.root / "ended").exists()
             assert running or status.exists(), f"the shell ended before {name} did"
             assert time.monotonic() < deadline, f"{name} has not ended in {RUN_TIMEOUT} s"
             time.sleep(0.05)
-        text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in ("stdout", "stderr", "status")}
-        return Run(self.argv(name), folder / "out", int(text["status"]), text["stdout"], text["stderr"], folder)
+        files = ("stdout", "stderr", "status", "argv.json")
+        text = {f: (folder / f).read_text(encoding="utf-8", errors="replace") for f in files}
+        argv = json.loads(text["argv.json"])
+        return Run(argv, folder / "out", int(text["status"]), text["stdout"], text["stderr"], folder)
 
     def close(self) -> None:
-        if self.shell is not None and self.shell.poll() is None:
-            os.killpg(self.shell.pid, signal.SIGKILL)
-        if self.shell is not None:
+        with FileLock(self.root / "shell.lock"):
+            closed = self.root / "closed"
+            closed.write_text(closed.read_text() + "x" if closed.exists() else "x")
+            last = len(closed.read_text()) == self.processes
+            shell = self.root / "shell.pid"
+            if last and shell.exists() and not (self.root / "ended").exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(int(shell.read_text()), signal.SIGKILL)
+        if self.shell is not None and (last or self.shell.poll() is not None):
             self.shell.wait()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def real_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealRuns]:
     """Starts, before the first test, the long runs that the collected tests declare (through the ``NAME_run``
-    fixtures), in the order they first need them."""
+    fixtures), in the order they first need them; once for the test run, under pytest-xdist too."""
     needed = [f"{name}_run" for name in [*REAL_RUNS, *NOTEBOOK_RUNS, *README_BLOCK_RUNS]]
     first_use = {}
     for index, item in enumerate(request.session.items):
         for fixture in set(needed) & set(item.fixturenames):
             first_use.setdefault(fixture.removesuffix("_run"), index)
-    root = tmp_path_factory.mktemp("real-runs")
+    worker = getattr(request.config, "workerinput", None)  # set in a pytest-xdist worker
+    if worker is None:
+        root, processes = tmp_path_factory.mktemp("real-runs"), 1
+    else:  # beside the workers' own temporary folders, in the test run's
+        root = tmp_path_factory.getbasetemp().parent / f"real-runs-{worker['testrunuid']}"
+        root.mkdir(exist_ok=True)
+        processes = worker["workercount"]
     try:
         home = request.getfixturevalue("fashion_mnist_home") if first_use else None
     except Exception:  # no real data: nothing in the background, and each test that needs a run fails itself
         first_use = {}
     if first_use:
-        runs = RealRuns(root, lambda: home, sorted(first_use, key=first_use.get))
+        runs = RealRuns(root, lambda: home, sorted(first_use, key=first_use.get), processes=processes)
     else:  # runs asked for by name only: a data home of their own, verified when the first needs it
-        runs = RealRuns(root, lambda: verified_home(tmp_path_factory), [])
+        runs = RealRuns(root, lambda: verified_home(tmp_path_factory), [], processes=processes)
     yield runs
     runs.close()
 

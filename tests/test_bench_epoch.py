@@ -23,6 +23,8 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPT = BENCHMARKS / "bench_epoch.py"
 TRAINING = ["npsoftmax", "torch-scratch", "torch-nn", "torch-fast-1thread", "torch-fast-2threads", "sklearn-sgd"]
 SYSTEMS = [*TRAINING, "sklearn-logreg", "sklearn-softmax", "floor-1thread", "floor-2threads"]
+# one worker for the module under pytest-xdist: the quick run is made once
+pytestmark = pytest.mark.xdist_group("bench_epoch")
 # The harness's run: each of its paths once (the reference, a fit timed once, the floors), no PyTorch to import.
 # Asked for out of the table's order, reported in it.
 HARNESS_SYSTEMS = ["npsoftmax", "sklearn-logreg", "floor-1thread", "floor-2threads"]

@@ -24,6 +24,8 @@ import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
 
 N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
+# one worker for the module under pytest-xdist: the cluster is started once
+pytestmark = pytest.mark.xdist_group("dask")
 
 
 @pytest.fixture(scope="module")

@@ -287,6 +287,20 @@ def test_a_signal_at_any_moment_of_a_run_tells_the_truth(moment, signame, tmp_pa
     assert_model_is_the_last_epochs(out, fashion_mnist_home, metrics)
 
 
+def test_a_signal_after_an_epoch_of_a_run_without_pictures_keeps_its_model(tmp_path, fashion_mnist_home):
+    out = tmp_path / "run"
+    variables = with_a_signal(tmp_path, "SIGTERM", at_call=RUN_MOMENTS["after the first epoch"][0])
+    result = run(train_args(fashion_mnist_home, out, "--epochs", 1, "--quiet", "--no-pictures"), env=variables)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    metrics = read_json(out / "metrics.json")
+    assert metrics["status"] == "interrupted" and metrics["signal"] == "SIGTERM" and len(metrics["epochs"]) == 1
+    assert {p.name for p in out.iterdir()} == {"metrics.json", "model.npz"}
+    assert (
+        one_line(result.stderr) == f"interrupted by SIGTERM: kept 1 finished epoch (metrics.json, model.npz) in {out}"
+    )
+    assert_model_is_the_last_epochs(out, fashion_mnist_home, metrics)
+
+
 @pytest.mark.parametrize("name", ["train", "sweep"])
 def test_a_signal_inside_the_import_of_matplotlib_is_one_line(name, tmp_path, fashion_mnist_home):
     # Drawn in the command's own process (a sweep always is): matplotlib is imported after training.

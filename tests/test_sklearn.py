@@ -119,14 +119,14 @@ def test_fit_gives_train_ch3_s_weights(fashion_mnist_home, fashion) -> None:
     np.testing.assert_allclose(clf.validation_loss_curve_, [r["val_loss"] for r in history], rtol=1e-5)
 
 
-def test_max_iter_10_is_as_accurate_as_the_command_line(fashion_mnist_home, fashion) -> None:
-    from npsoftmax import train
-
-    config = train.Config(data_dir=str(fashion_mnist_home), download=False, quiet=True)
-    cli_acc = train.fit(config, train.build(config))[-1]["test_acc"]
+def test_max_iter_10_is_as_accurate_as_the_command_line(default_run, fashion) -> None:
+    assert default_run.returncode == 0, default_run.stderr
+    metrics = default_run.metrics()  # the command line's own run, shared with the other tests
+    seed, cli_acc = metrics["config"]["seed"], metrics["test_acc"]
+    assert metrics["config"]["epochs"] == 10 and metrics["config"]["val_split"] is None
     images_train, y_train, images_test, y_test = fashion
     # The command's default --seed is 0; users pass float64 pixels, which the model rounds to float32.
-    clf = SoftmaxClassifier(max_iter=10, random_state=config.seed).fit(images_train.reshape(60000, -1) / 255, y_train)
+    clf = SoftmaxClassifier(max_iter=10, random_state=seed).fit(images_train.reshape(60000, -1) / 255, y_train)
     test_acc = clf.score(images_test.reshape(10000, -1) / 255, y_test)
     assert abs(test_acc - cli_acc) <= 0.003
     assert 0.80 < test_acc < 0.86, "the chapter's recipe reaches about 0.83 after 10 epochs"

@@ -23,6 +23,8 @@ from npsoftmax import _cli, train
 
 EPOCH_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 OUTPUTS = set(train.OUTPUTS)
+# For the runs whose tests look at the numbers and the model only: no picture to draw (each costs seconds).
+NUMBERS_ONLY = ["--no-pictures"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -71,9 +73,8 @@ def test_end_to_end_on_synthetic_data(tmp_path, synthetic_data, capsys):
 
 def test_same_seed_same_numbers(tmp_path, synthetic_data, capsys):
     def numbers(seed, name):
-        assert (
-            run_main(["--out", str(tmp_path / name), "--epochs", "3", "--quiet", "--seed", str(seed)], capsys)[0] == 0
-        )
+        args = ["--out", str(tmp_path / name), "--epochs", "3", "--quiet", "--seed", str(seed), *NUMBERS_ONLY]
+        assert run_main(args, capsys)[0] == 0
         weights = np.load(tmp_path / name / "model.npz")["W"]
         return [
             (e["train_loss"], e["train_acc"], e["test_acc"]) for e in read_metrics(tmp_path / name)["epochs"]
@@ -93,7 +94,7 @@ def test_preset_best_and_explicit_flags(tmp_path, synthetic_data, capsys):
     assert config.epochs == 3  # an explicit flag wins over the preset
     assert train.parse_config(["--preset", "best", "--momentum", "0"]).momentum == 0.0
     out = tmp_path / "best"
-    status, _, stderr = run_main(["--preset", "best", "--epochs", "3", "--out", str(out)], capsys)
+    status, _, stderr = run_main(["--preset", "best", "--epochs", "3", "--out", str(out), *NUMBERS_ONLY], capsys)
     assert status == 0, stderr
     metrics = read_metrics(out)
     lrs = [e["lr"] for e in metrics["epochs"]]
@@ -103,7 +104,8 @@ def test_preset_best_and_explicit_flags(tmp_path, synthetic_data, capsys):
 
 def test_momentum_is_one_knob_that_always_takes_effect(tmp_path, synthetic_data, capsys):
     for name, momentum in (("plain", "0"), ("heavy", "0.5")):
-        assert run_main(["--out", str(tmp_path / name), "--epochs", "2", "--momentum", momentum], capsys)[0] == 0
+        args = ["--out", str(tmp_path / name), "--epochs", "2", "--momentum", momentum, *NUMBERS_ONLY]
+        assert run_main(args, capsys)[0] == 0
     plain, heavy = read_metrics(tmp_path / "plain"), read_metrics(tmp_path / "heavy")
     assert plain["config"]["momentum"] == 0.0 and heavy["config"]["momentum"] == 0.5
     assert plain["epochs"][-1]["train_loss"] != heavy["epochs"][-1]["train_loss"]
@@ -113,7 +115,7 @@ def test_momentum_is_one_knob_that_always_takes_effect(tmp_path, synthetic_data,
 def test_mirror_flag_takes_the_data_from_the_given_folder(tmp_path, synthetic_data, capsys, monkeypatch):
     monkeypatch.delenv("NPSOFTMAX_MIRRORS")
     status, _, stderr = run_main(
-        ["--out", str(tmp_path / "run"), "--epochs", "1", "--mirror", str(synthetic_data)], capsys
+        ["--out", str(tmp_path / "run"), "--epochs", "1", "--mirror", str(synthetic_data), *NUMBERS_ONLY], capsys
     )
     assert status == 0, stderr
     metrics = read_metrics(tmp_path / "run")
@@ -284,6 +286,42 @@ def test_quiet_prints_only_the_final_line(tmp_path, synthetic_data, capsys):
     ]
 
 
+def test_no_pictures_writes_the_same_model_and_numbers_and_no_picture(tmp_path, synthetic_data, capsys):
+    stdout = {}
+    for name, flags in (("pictures", []), ("numbers", ["--no-pictures"])):
+        status, stdout[name], stderr = run_main(
+            ["--out", str(tmp_path / name), "--epochs", "2", "--quiet", *flags], capsys
+        )
+        assert status == 0 and stderr == ""
+    assert {p.name for p in (tmp_path / "pictures").iterdir()} == OUTPUTS
+    assert {p.name for p in (tmp_path / "numbers").iterdir()} == {"metrics.json", "model.npz"}
+    pictures, numbers = read_metrics(tmp_path / "pictures"), read_metrics(tmp_path / "numbers")
+    assert stdout["numbers"].splitlines() == [
+        f"test accuracy {numbers['test_acc']:.4f}; wrote metrics.json, model.npz to {tmp_path / 'numbers'}"
+    ]
+    assert pictures["config"]["pictures"] and not numbers["config"]["pictures"]
+    for metrics in (pictures, numbers):
+        del metrics["config"]["out"], metrics["config"]["pictures"], metrics["train_seconds"]
+        for epoch in metrics["epochs"]:
+            del epoch["seconds"], epoch["eval_seconds"]
+    assert pictures == numbers
+    models = [nps.SoftmaxRegression.load(tmp_path / name / "model.npz") for name in ("pictures", "numbers")]
+    assert all(np.array_equal(a, b) for a, b in zip(models[0].params, models[1].params, strict=True))
+
+
+def test_no_pictures_never_imports_matplotlib(tmp_path, fashion_mnist_home):
+    code = (
+        "import sys; from npsoftmax import train; status = train.main(sys.argv[1:]); "
+        "print(sorted({'matplotlib', 'npsoftmax.plots'} & set(sys.modules))); sys.exit(status)"
+    )
+    args = ["--data-dir", str(fashion_mnist_home), "--no-download", "--out", str(tmp_path / "run"), "--epochs", "1"]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args, "--quiet", "--no-pictures"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_a_loss_above_chance_gives_a_hint_not_an_error(tmp_path, synthetic_data, capsys):
     status, stdout, stderr = run_main(
         ["--out", str(tmp_path / "run"), "--epochs", "2", "--lr", "1e6", "--quiet"], capsys
@@ -448,10 +486,11 @@ def test_divergence_as_a_subprocess(tmp_path, fashion_mnist_home):
 
 
 def test_naive_loss_overflows_where_the_stable_one_trains_on(tmp_path, fashion_mnist_home):
-    naive = real_run("--loss", "naive", "--lr", "100", "--epochs", "2", out=tmp_path / "naive", home=fashion_mnist_home)
+    args = ["--lr", "100", "--epochs", "2", *NUMBERS_ONLY]
+    naive = real_run("--loss", "naive", *args, out=tmp_path / "naive", home=fashion_mnist_home)
     assert naive.returncode == 1 and "Traceback" not in naive.stderr
     assert "diverged" in naive.stderr and "overflow" in naive.stderr
-    stable = real_run("--lr", "100", "--epochs", "2", out=tmp_path / "stable", home=fashion_mnist_home)
+    stable = real_run(*args, out=tmp_path / "stable", home=fashion_mnist_home)
     assert stable.returncode == 0, stable.stderr
     assert all(np.isfinite(e["train_loss"]) for e in read_metrics(tmp_path / "stable")["epochs"])
 
@@ -459,7 +498,7 @@ def test_naive_loss_overflows_where_the_stable_one_trains_on(tmp_path, fashion_m
 def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fashion_mnist_home):
     out = tmp_path / "run"
     args = ["--val-split", "0.1", "--early-stopping", "2", "--epochs", "40", "--lr", "1.5", "--batch-size", "64"]
-    result = real_run(*args, out=out, home=fashion_mnist_home)
+    result = real_run(*args, *NUMBERS_ONLY, out=out, home=fashion_mnist_home)
     assert result.returncode == 0, result.stderr
     metrics = read_metrics(out)
     epochs = metrics["epochs"]
@@ -504,6 +543,7 @@ def test_starting_the_command_imports_neither_the_network_nor_the_plotting_stack
 def test_same_seed_same_numbers_in_a_new_process(tmp_path, fashion_mnist_home, capsys):
     # Bit for bit on the same machine with the same library versions: this process and a fresh one.
     args = ["--data-dir", str(fashion_mnist_home), "--no-download", "--epochs", "2", "--seed", "5", "--quiet"]
+    args += NUMBERS_ONLY
     assert run_main([*args, "--out", str(tmp_path / "here")], capsys)[0] == 0
     result = run_cli(*args, "--out", str(tmp_path / "there"))
     assert result.returncode == 0, result.stderr
