@@ -403,12 +403,10 @@ def test_the_real_fashion_mnist(fashion_mnist_home):
     assert not list(fashion_mnist_home.glob("*.gz")), "Debian's copy is read in place"
     assert data_source(fashion_mnist_home) == str(REAL_DATA)
     assert get_fashion_mnist_labels(y_train[:3]) == ["ankle boot", "t-shirt", "t-shirt"]
-    seconds = []
-    for _ in range(5):
-        start = time.perf_counter()
-        load_fashion_mnist(fashion_mnist_home, download=False)
-        seconds.append(time.perf_counter() - start)
-    assert min(seconds) < 0.05, seconds
+    # A second load maps the verified caches instead of reading and parsing the files again.
+    again = load_fashion_mnist(fashion_mnist_home, download=False)
+    assert all(isinstance(array, np.memmap) for array in again), [type(a) for a in again]
+    np.testing.assert_array_equal(again[0][:3], X_train[:3])
 
 
 # --- mirrors and labels ----------------------------------------------------------------------------------
