@@ -30,9 +30,10 @@ pytestmark = pytest.mark.xdist_group("dask")
 
 @pytest.fixture(scope="module")
 def client():
-    """Two single-threaded worker processes, so each model really travels between processes."""
+    """Two single-threaded worker processes, so each model really travels between processes (the dashboard on
+    any free port: another cluster, such as the README block's, may hold the default one)."""
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         yield client
@@ -188,7 +189,7 @@ def test_a_worker_killed_mid_stream_changes_nothing(fashion_mnist_home, blocks, 
     ]
     dX, dy = da.concatenate(pieces), da.from_array(y, chunks=BLOCK_ROWS)
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
         Client(cluster),
     ):
         inc = Incremental(SoftmaxClassifier(momentum=0.9, random_state=0), shuffle_blocks=False)
