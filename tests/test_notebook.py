@@ -233,7 +233,11 @@ def test_edition1_trains_to_080_with_one_live_board_and_shows_the_wrong_images(e
     training = code_cell(nb, "trainer.fit(model, data)")
     assert [out.output_type for out in images(training)] == ["display_data"], "one board, updated in place"
     last = text_result(code_cell(nb, "model.board.data.items()"))
-    assert float(re.search(r"'val_acc': (\d\.\d+)", last).group(1)) >= 0.80
+    val_acc = float(re.search(r"'val_acc': (\d\.\d+)", last).group(1))
+    assert val_acc >= 0.80
+    # The README quotes it to three digits; another BLAS kernel moves the fourth.
+    quoted = re.search(r"validation accuracy (0\.\d+) after 10 epochs", (REPO / "README.md").read_text())
+    assert abs(val_acc - float(quoted.group(1))) < 0.005, (val_acc, quoted.group(0))
     wrong = code_cell(nb, "data.visualize([X, y], labels=labels)")
     assert [out.output_type for out in images(wrong)] == ["display_data"]
     assert [out.output_type for out in images(code_cell(nb, "data.visualize(batch)"))] == ["display_data"]
