@@ -27,10 +27,13 @@ on the real test set.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import harness
@@ -76,6 +79,20 @@ def worker_memory() -> dict[str, float]:
     return {name: int(fields[key].split()[0]) / 1024 for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
 
 
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C while the block runs and raise it when the block ends. A cluster stopped half-way through its
+    start has workers that distributed cannot close: its exit handler then prints a traceback."""
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """One ``Incremental(...).fit`` over the whole array on a new cluster of ``workers`` processes."""
     import dask.array as da
@@ -89,16 +106,17 @@ def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     n_blocks = -(-args.examples // args.block_rows)
     examples = n_blocks * args.block_rows
     memory_limit = parse_bytes(args.worker_memory)
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            memory_limit=memory_limit,
-            dashboard_address=":0",  # any free port: another cluster may hold the default one
-            silence_logs=logging.CRITICAL,  # Ctrl-C cancels tasks, and each worker would log each of them
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with contextlib.ExitStack() as cluster_open:
+        with ctrl_c_held():
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                memory_limit=memory_limit,
+                dashboard_address=":0",  # any free port: another cluster may hold the default one
+                silence_logs=logging.CRITICAL,  # Ctrl-C cancels tasks, and each worker would log each of them
+            )
+            cluster_open.enter_context(cluster)
+            client = cluster_open.enter_context(Client(cluster))
         client.run(__import__, "npsoftmax.sklearn")  # imported before the baseline memory is read
         before = client.run(worker_memory)
         # One task per block and array, nothing else: no alias of a block for dask to count (and spill) twice.

@@ -131,11 +131,42 @@ def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(
     proc = popen_interruptible(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not out.exists() and proc.poll() is None:  # the run has begun once its folder is there
         time.sleep(0.1)
-    time.sleep(5)  # into the cluster's start and its first blocks
+    time.sleep(5)  # into the cluster's start or its first blocks (the test below stops the start itself)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130 and stderr == "bench_dask: interrupted; nothing written\n", stderr
     assert stdout == "" and not out.exists()
+
+
+# Ctrl-C arrives while the cluster's worker starts: the benchmark run as a script whose nanny sends it mid-start.
+CTRL_C_IN_WORKER_START = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import distributed.nanny
+start = distributed.nanny.Nanny.start_unsafe
+async def start_then_ctrl_c(self):
+    os.kill(os.getpid(), signal.SIGINT)
+    return await start(self)
+distributed.nanny.Nanny.start_unsafe = start_then_ctrl_c
+import bench_dask
+if __name__ == "__main__":
+    sys.exit(bench_dask.main(sys.argv[2:]))
+"""
+
+
+def test_ctrl_c_while_the_cluster_starts_ends_in_one_line_not_an_exit_handlers_traceback(
+    fashion_mnist_home, tmp_path
+) -> None:
+    script, out = tmp_path / "ctrl_c_in_worker_start.py", tmp_path / "results"
+    script.write_text(CTRL_C_IN_WORKER_START)
+    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    argv += ["--data-dir", str(fashion_mnist_home), "--out", str(out)]
+    bench_dir = Path(__file__).parents[1] / "benchmarks"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(bench_dir), *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert (proc.returncode, proc.stderr) == (130, "bench_dask: interrupted; nothing written\n")
+    assert proc.stdout == "" and not out.exists()
 
 
 def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(client, blocks) -> None:
