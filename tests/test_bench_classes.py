@@ -21,7 +21,7 @@ import npsoftmax as nps
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_classes.py"
 COMMITTED = [SCRIPT.with_name("classes.json"), SCRIPT.with_name("classes.md")]
-QUICK_CLASSES = [10, 100, 1_000, 10_000]
+QUICK_CLASSES = [10, 100, 1_000, 2_000]
 # one worker for the module under pytest-xdist: the quick run is made once
 pytestmark = pytest.mark.xdist_group("bench_classes")
 
