@@ -1,7 +1,6 @@
 """The training CLI end to end: synthetic data in-process, bad input, Ctrl-C and divergence as a subprocess, and
 the accuracy targets on the real data."""
 
-import contextlib
 import dataclasses
 import functools
 import json
@@ -18,10 +17,10 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-from _train import exit_of
+from _train import exit_of, synthetic_env
 
 import npsoftmax as nps
-from npsoftmax import _cli, data, train
+from npsoftmax import _cli, train
 
 EPOCH_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 OUTPUTS = set(train.OUTPUTS)
@@ -48,18 +47,6 @@ class Finished:
     stdout: str
     stderr: str
     out: Path
-
-
-@contextlib.contextmanager
-def synthetic_env(synthetic_files, home):
-    """What the ``synthetic_data`` fixture sets up for a test, for a module's shared runs: the synthetic files
-    pinned in place of the real ones, ``NPSOFTMAX_MIRRORS`` set to their folder, ``NPSOFTMAX_DATA`` to ``home``."""
-    folder, dataset = synthetic_files
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(vars(data.FASHION_MNIST), "files", dataset.files)
-        patch.setenv("NPSOFTMAX_MIRRORS", str(folder))
-        patch.setenv("NPSOFTMAX_DATA", str(home))
-        yield folder
 
 
 def finished(out, argv, synthetic_files, *, warnings_are_errors=False):
