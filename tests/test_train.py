@@ -527,14 +527,13 @@ def test_divergence_as_a_subprocess(tmp_path, fashion_mnist_home):
     assert read_metrics(tmp_path / "run")["status"] == "diverged"
 
 
-def test_naive_loss_overflows_where_the_stable_one_trains_on(tmp_path, fashion_mnist_home):
-    args = ["--lr", "100", "--epochs", "2", *NUMBERS_ONLY]
-    naive = real_run("--loss", "naive", *args, out=tmp_path / "naive", home=fashion_mnist_home)
+def test_naive_loss_overflows_where_the_stable_one_trains_on(naive_lr_100_run, lr_100_run):
+    # The session's runs of the README's commands, which test_readme asserts on too.
+    naive, stable = naive_lr_100_run, lr_100_run
     assert naive.returncode == 1 and "Traceback" not in naive.stderr
     assert "diverged" in naive.stderr and "overflow" in naive.stderr
-    stable = real_run(*args, out=tmp_path / "stable", home=fashion_mnist_home)
     assert stable.returncode == 0, stable.stderr
-    assert all(np.isfinite(e["train_loss"]) for e in read_metrics(tmp_path / "stable")["epochs"])
+    assert all(np.isfinite(e["train_loss"]) for e in stable.metrics()["epochs"])
 
 
 def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fashion_mnist_home):
