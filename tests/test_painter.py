@@ -95,6 +95,7 @@ def drawn_here(synthetic_files, tmp_path_factory):
     return out, json.loads((out / "metrics.json").read_text()), painters, left
 
 
+@pytest.mark.xdist_group("painter_drawn_here")  # one worker runs drawn_here
 def test_the_files_are_the_same_bytes_with_and_without_the_second_process(
     tmp_path, synthetic_data, capsys, started, drawn_here
 ):
@@ -109,6 +110,7 @@ def test_the_files_are_the_same_bytes_with_and_without_the_second_process(
     assert not children(os.getpid()) - before
 
 
+@pytest.mark.xdist_group("painter_drawn_here")  # one worker runs drawn_here
 def test_a_picture_the_second_process_cannot_deliver_is_drawn_by_the_run(
     tmp_path, synthetic_data, capsys, monkeypatch, started, drawn_here
 ):

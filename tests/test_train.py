@@ -94,6 +94,7 @@ def quiet_runs(synthetic_files, tmp_path_factory):
     return {name: finished(root / name, ["--epochs", "2", "--quiet", *flags[name]], synthetic_files) for name in flags}
 
 
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
 def test_end_to_end_on_synthetic_data(full_run, synthetic_files):
     status, stdout, stderr, out = full_run.status, full_run.stdout, full_run.stderr, full_run.out
     assert status == 0, stderr
@@ -178,6 +179,7 @@ def test_mirror_flag_takes_the_data_from_the_given_folder(tmp_path, synthetic_da
     assert metrics["config"]["mirror"] == [str(synthetic_data)] and metrics["data"]["n_train"] == 2000
 
 
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
 def test_credentials_in_a_mirror_url_are_never_written(full_run):
     assert full_run.status == 0, full_run.stderr
     assert "@127.0.0.1:9/files" in read_metrics(full_run.out)["config"]["mirror"][1]  # the URL was given
@@ -201,6 +203,7 @@ def test_a_divergence_in_the_first_epoch_says_that_no_epoch_finished(tmp_path, s
     assert {p.name for p in out.iterdir()} == {"metrics.json"}
 
 
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
 def test_rerun_into_the_same_out_is_refused_and_the_old_run_kept(old_run, synthetic_data, capsys):
     out = old_run
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -210,6 +213,7 @@ def test_rerun_into_the_same_out_is_refused_and_the_old_run_kept(old_run, synthe
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
 def test_overwrite_replaces_the_old_run_whole(old_run, synthetic_data, capsys):
     out = old_run
     assert (out / "model.npz").exists() and (out / "predictions.png").exists()
@@ -219,6 +223,7 @@ def test_overwrite_replaces_the_old_run_whole(old_run, synthetic_data, capsys):
     assert not (out / "model.npz").exists() and not (out / "predictions.png").exists()  # none of the old run
 
 
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
 def test_a_refused_out_is_left_as_it_was_even_its_temporaries(old_run, synthetic_data, capsys):
     out = old_run
     running = out / STALE  # another run's file in the making
@@ -254,6 +259,7 @@ def test_default_out_folders_are_unique_within_a_second(tmp_path, monkeypatch):
     assert [str(c.path) for c in claims] == ["runs/20260101-120000", "runs/20260101-120000-2", "runs/20260101-120000-3"]
 
 
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
 def test_stale_temporaries_of_a_killed_run_are_cleaned_at_the_next_start(full_run):
     # full_run started in a folder holding STALE
     assert full_run.status == 0, full_run.stderr
@@ -300,6 +306,7 @@ def test_ctrl_c_while_the_pictures_are_drawn_keeps_the_trained_model(tmp_path, s
 # Small runs, hints, --quiet
 
 
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
 def test_one_epoch_draws_a_visible_point_without_warnings(one_epoch_run):
     assert one_epoch_run.status == 0, one_epoch_run.stderr  # run with warnings as errors
     image = matplotlib.image.imread(one_epoch_run.out / "curves.png")[..., :3]
@@ -308,6 +315,7 @@ def test_one_epoch_draws_a_visible_point_without_warnings(one_epoch_run):
     assert blue.sum() > 20
 
 
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
 def test_num_images_is_honoured_as_given(one_epoch_run):
     assert one_epoch_run.status == 0, one_epoch_run.stderr
     assert read_metrics(one_epoch_run.out)["config"]["num_images"] == 3
@@ -315,6 +323,7 @@ def test_num_images_is_honoured_as_given(one_epoch_run):
     assert image.shape[1] < image.shape[0] * 3  # three columns, not six
 
 
+@pytest.mark.xdist_group("train_quiet_runs")  # one worker runs quiet_runs
 def test_quiet_prints_only_the_final_line(quiet_runs):
     status, stdout, stderr, out = dataclasses.astuple(quiet_runs["pictures"])
     assert status == 0 and stderr == ""
@@ -323,6 +332,7 @@ def test_quiet_prints_only_the_final_line(quiet_runs):
     ]
 
 
+@pytest.mark.xdist_group("train_quiet_runs")  # one worker runs quiet_runs
 def test_no_pictures_writes_the_same_model_and_numbers_and_no_picture(quiet_runs):
     for run in quiet_runs.values():
         assert run.status == 0 and run.stderr == ""
