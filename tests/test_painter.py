@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _train import synthetic_env
 
 from npsoftmax import _painter, train
 
@@ -72,27 +73,48 @@ def run(out: Path, capsys, *args: str) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def drawn_here(synthetic_files, tmp_path_factory):
+    """The run of :func:`run` with the switch off, which the tests compare with: its folder, its metrics, the
+    :class:`Painter` objects it started, and the processes it left."""
+    out = tmp_path_factory.mktemp("drawn-here") / "run"
+    painters = []
+    original = _painter.Painter.__init__
+
+    def record(self):
+        original(self)
+        painters.append(self)
+
+    with synthetic_env(synthetic_files, out.parent / "data-home"), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_painter.Painter, "__init__", record)
+        patch.setenv(SWITCH, "0")
+        before = children(os.getpid())
+        status = train.main(["--out", str(out), "--epochs", "3", "--batch-size", "64"])
+        left = children(os.getpid()) - before
+    assert status == 0
+    return out, json.loads((out / "metrics.json").read_text()), painters, left
+
+
+@pytest.mark.xdist_group("painter_drawn_here")  # one worker runs drawn_here
 def test_the_files_are_the_same_bytes_with_and_without_the_second_process(
-    tmp_path, synthetic_data, capsys, monkeypatch, started
+    tmp_path, synthetic_data, capsys, started, drawn_here
 ):
+    without_folder, without, started_without, left_without = drawn_here
+    assert started_without == [] and not left_without  # the switch: no second process at all
     before = children(os.getpid())
     with_it = run(tmp_path / "with", capsys)
     assert len(started) == 1 and not alive(started[0].pid)
-    monkeypatch.setenv(SWITCH, "0")
-    without = run(tmp_path / "without", capsys)
-    assert len(started) == 1  # the switch: no second process at all
     assert numbers(with_it) == numbers(without)
     for name in [*PICTURES, "model.npz"]:
-        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "without" / name).read_bytes(), name
+        assert (tmp_path / "with" / name).read_bytes() == (without_folder / name).read_bytes(), name
     assert not children(os.getpid()) - before
 
 
+@pytest.mark.xdist_group("painter_drawn_here")  # one worker runs drawn_here
 def test_a_picture_the_second_process_cannot_deliver_is_drawn_by_the_run(
-    tmp_path, synthetic_data, capsys, monkeypatch, started
+    tmp_path, synthetic_data, capsys, monkeypatch, started, drawn_here
 ):
-    reference = tmp_path / "reference"
-    monkeypatch.setenv(SWITCH, "0")
-    run(reference, capsys)
+    reference = drawn_here[0]
     monkeypatch.setenv(SWITCH, "1")
     paint = _painter.Painter.paint
 
@@ -172,6 +194,10 @@ def test_a_signal_while_the_pictures_are_drawn_leaves_no_process(tmp_path, fashi
     )
     seen: set[int] = set()
     deadline = time.monotonic() + 120
+    # The drawing process forks when the pictures are drawn, after model.npz is written: until then a stat, not a
+    # scan of /proc, is enough.
+    while time.monotonic() < deadline and process.poll() is None and not (out / "model.npz").exists():
+        time.sleep(0.005)
     # Two descendants: the drawing process has forked, both are drawing.
     while time.monotonic() < deadline and process.poll() is None and len(seen) < 2:
         seen |= descendants(process.pid)

@@ -17,6 +17,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
+from _train import exit_of, synthetic_env
 
 import npsoftmax as nps
 from npsoftmax import _cli, train
@@ -38,9 +39,64 @@ def read_metrics(out):
     return json.loads((Path(out) / "metrics.json").read_text())
 
 
-def test_end_to_end_on_synthetic_data(tmp_path, synthetic_data, capsys):
-    out = tmp_path / "run"
-    status, stdout, stderr = run_main(["--out", str(out), "--epochs", "5", "--batch-size", "64"], capsys)
+@dataclasses.dataclass(frozen=True)
+class Finished:
+    """A run of ``train.main`` in this process that several tests assert on: its exit status, output and folder."""
+
+    status: int
+    stdout: str
+    stderr: str
+    out: Path
+
+
+def finished(out, argv, synthetic_files, *, warnings_are_errors=False):
+    with synthetic_env(synthetic_files, out.parent / f"{out.name}-data-home"), warnings.catch_warnings():
+        if warnings_are_errors:
+            warnings.simplefilter("error")
+        return Finished(*exit_of(train.main, ["--out", str(out), *argv]), out)
+
+
+STALE = ".npsoftmax-tmp-curves.png-1a2b3c4d"  # a file in the making of a run that was killed
+SECRET_MIRROR = "http://user:s3cret@127.0.0.1:9/files"
+
+
+@pytest.fixture(scope="module")
+def full_run(synthetic_files, tmp_path_factory):
+    """Five epochs drawing every picture, with the synthetic data from a ``--mirror`` folder that a mirror URL with
+    a password follows, into an ``--out`` that holds a killed run's temporary."""
+    out = tmp_path_factory.mktemp("full") / "run"
+    out.mkdir()
+    (out / STALE).write_bytes(b"")
+    mirrors = ["--mirror", str(synthetic_files[0]), "--mirror", SECRET_MIRROR]
+    return finished(out, ["--epochs", "5", "--batch-size", "64", *mirrors], synthetic_files)
+
+
+@pytest.fixture(scope="module")
+def one_epoch_run(synthetic_files, tmp_path_factory):
+    """One epoch, three images in predictions.png, with any warning an error; also the finished run that the
+    ``--out`` tests write over (a copy of it each)."""
+    out = tmp_path_factory.mktemp("one-epoch") / "run"
+    return finished(out, ["--epochs", "1", "--num-images", "3"], synthetic_files, warnings_are_errors=True)
+
+
+@pytest.fixture
+def old_run(one_epoch_run, tmp_path):
+    """A folder holding a finished run (with every picture): ``tmp_path / "run"``."""
+    assert one_epoch_run.status == 0, one_epoch_run.stderr
+    return Path(shutil.copytree(one_epoch_run.out, tmp_path / "run"))
+
+
+@pytest.fixture(scope="module")
+def quiet_runs(synthetic_files, tmp_path_factory):
+    """Two epochs with ``--quiet``, with pictures and with ``--no-pictures``: ``{"pictures": ..., "numbers": ...}``."""
+    root = tmp_path_factory.mktemp("quiet")
+    flags = {"pictures": [], "numbers": ["--no-pictures"]}
+    return {name: finished(root / name, ["--epochs", "2", "--quiet", *flags[name]], synthetic_files) for name in flags}
+
+
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
+def test_end_to_end_on_synthetic_data(full_run, synthetic_files):
+    status, stdout, stderr, out = full_run.status, full_run.stdout, full_run.stderr, full_run.out
     assert status == 0, stderr
     assert {p.name for p in out.iterdir()} == OUTPUTS  # nothing else, no temporaries
     metrics = read_metrics(out)
@@ -66,8 +122,9 @@ def test_end_to_end_on_synthetic_data(tmp_path, synthetic_data, capsys):
         image = matplotlib.image.imread(out / name)
         assert image.ndim == 3 and image.shape[0] > 100 and image[..., :3].std() > 0.05, name
     model = nps.SoftmaxRegression.load(out / "model.npz")
-    X_test = nps.read_idx(synthetic_data / "t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
-    y_test = nps.read_idx(synthetic_data / "t10k-labels-idx1-ubyte.gz")
+    folder = synthetic_files[0]
+    X_test = nps.read_idx(folder / "t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
+    y_test = nps.read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     assert nps.accuracy(model(X_test), y_test) / len(y_test) == pytest.approx(metrics["test_acc"])
 
 
@@ -122,23 +179,12 @@ def test_mirror_flag_takes_the_data_from_the_given_folder(tmp_path, synthetic_da
     assert metrics["config"]["mirror"] == [str(synthetic_data)] and metrics["data"]["n_train"] == 2000
 
 
-def test_credentials_in_a_mirror_url_are_never_written(tmp_path, synthetic_data, capsys):
-    status, stdout, stderr = run_main(
-        [
-            "--out",
-            str(tmp_path / "run"),
-            "--epochs",
-            "1",
-            "--mirror",
-            str(synthetic_data),
-            "--mirror",
-            "http://user:s3cret@127.0.0.1:9/files",
-        ],
-        capsys,
-    )
-    assert status == 0, stderr
-    assert "s3cret" not in stdout + stderr
-    for path in (tmp_path / "run").iterdir():
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
+def test_credentials_in_a_mirror_url_are_never_written(full_run):
+    assert full_run.status == 0, full_run.stderr
+    assert "@127.0.0.1:9/files" in read_metrics(full_run.out)["config"]["mirror"][1]  # the URL was given
+    assert "s3cret" not in full_run.stdout + full_run.stderr
+    for path in full_run.out.iterdir():
         assert b"s3cret" not in path.read_bytes(), path.name
 
 
@@ -157,9 +203,9 @@ def test_a_divergence_in_the_first_epoch_says_that_no_epoch_finished(tmp_path, s
     assert {p.name for p in out.iterdir()} == {"metrics.json"}
 
 
-def test_rerun_into_the_same_out_is_refused_and_the_old_run_kept(tmp_path, synthetic_data, capsys):
-    out = tmp_path / "run"
-    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 0
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
+def test_rerun_into_the_same_out_is_refused_and_the_old_run_kept(old_run, synthetic_data, capsys):
+    out = old_run
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     status, stdout, stderr = run_main(["--out", str(out), "--epochs", "2"], capsys)
     assert status == 2
@@ -167,19 +213,20 @@ def test_rerun_into_the_same_out_is_refused_and_the_old_run_kept(tmp_path, synth
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_overwrite_replaces_the_old_run_whole(tmp_path, synthetic_data, capsys):
-    out = tmp_path / "run"
-    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 0
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
+def test_overwrite_replaces_the_old_run_whole(old_run, synthetic_data, capsys):
+    out = old_run
+    assert (out / "model.npz").exists() and (out / "predictions.png").exists()
     status, _, stderr = run_main(["--out", str(out), "--overwrite", "--lr", "1e38"], capsys)  # diverges
     assert status == 1 and "diverged" in stderr
     assert read_metrics(out)["status"] == "diverged"
     assert not (out / "model.npz").exists() and not (out / "predictions.png").exists()  # none of the old run
 
 
-def test_a_refused_out_is_left_as_it_was_even_its_temporaries(tmp_path, synthetic_data, capsys):
-    out = tmp_path / "run"
-    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 0
-    running = out / ".npsoftmax-tmp-curves.png-1a2b3c4d"  # another run's file in the making
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
+def test_a_refused_out_is_left_as_it_was_even_its_temporaries(old_run, synthetic_data, capsys):
+    out = old_run
+    running = out / STALE  # another run's file in the making
     running.write_bytes(b"half")
     assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 2
     assert running.read_bytes() == b"half"
@@ -212,12 +259,11 @@ def test_default_out_folders_are_unique_within_a_second(tmp_path, monkeypatch):
     assert [str(c.path) for c in claims] == ["runs/20260101-120000", "runs/20260101-120000-2", "runs/20260101-120000-3"]
 
 
-def test_stale_temporaries_of_a_killed_run_are_cleaned_at_the_next_start(tmp_path, synthetic_data, capsys):
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / ".npsoftmax-tmp-curves.png-1a2b3c4d").write_bytes(b"")
-    assert run_main(["--out", str(out), "--epochs", "1"], capsys)[0] == 0
-    assert {p.name for p in out.iterdir()} == OUTPUTS
+@pytest.mark.xdist_group("train_full_run")  # one worker runs full_run
+def test_stale_temporaries_of_a_killed_run_are_cleaned_at_the_next_start(full_run):
+    # full_run started in a folder holding STALE
+    assert full_run.status == 0, full_run.stderr
+    assert {p.name for p in full_run.out.iterdir()} == OUTPUTS
 
 
 def test_a_run_that_fails_before_training_leaves_no_folder(tmp_path, synthetic_data, capsys, monkeypatch):
@@ -260,44 +306,42 @@ def test_ctrl_c_while_the_pictures_are_drawn_keeps_the_trained_model(tmp_path, s
 # Small runs, hints, --quiet
 
 
-def test_one_epoch_draws_a_visible_point_without_warnings(tmp_path, synthetic_data, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert run_main(["--out", str(tmp_path / "run"), "--epochs", "1"], capsys)[0] == 0
-    image = matplotlib.image.imread(tmp_path / "run" / "curves.png")[..., :3]
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
+def test_one_epoch_draws_a_visible_point_without_warnings(one_epoch_run):
+    assert one_epoch_run.status == 0, one_epoch_run.stderr  # run with warnings as errors
+    image = matplotlib.image.imread(one_epoch_run.out / "curves.png")[..., :3]
     # The marker of the single train-loss point: pixels of the default blue (31, 119, 180) are present.
     blue = np.all(np.abs(image - np.array([31, 119, 180]) / 255) < 0.08, axis=-1)
     assert blue.sum() > 20
 
 
-def test_num_images_is_honoured_as_given(tmp_path, synthetic_data, capsys):
-    assert run_main(["--out", str(tmp_path / "run"), "--epochs", "1", "--num-images", "3"], capsys)[0] == 0
-    assert read_metrics(tmp_path / "run")["config"]["num_images"] == 3
-    image = matplotlib.image.imread(tmp_path / "run" / "predictions.png")
+@pytest.mark.xdist_group("train_one_epoch_run")  # one worker runs one_epoch_run
+def test_num_images_is_honoured_as_given(one_epoch_run):
+    assert one_epoch_run.status == 0, one_epoch_run.stderr
+    assert read_metrics(one_epoch_run.out)["config"]["num_images"] == 3
+    image = matplotlib.image.imread(one_epoch_run.out / "predictions.png")
     assert image.shape[1] < image.shape[0] * 3  # three columns, not six
 
 
-def test_quiet_prints_only_the_final_line(tmp_path, synthetic_data, capsys):
-    status, stdout, stderr = run_main(["--out", str(tmp_path / "run"), "--epochs", "2", "--quiet"], capsys)
+@pytest.mark.xdist_group("train_quiet_runs")  # one worker runs quiet_runs
+def test_quiet_prints_only_the_final_line(quiet_runs):
+    status, stdout, stderr, out = dataclasses.astuple(quiet_runs["pictures"])
     assert status == 0 and stderr == ""
     assert stdout.splitlines() == [
-        f"test accuracy {read_metrics(tmp_path / 'run')['test_acc']:.4f}; wrote "
-        f"{', '.join(train.OUTPUTS)} to {tmp_path / 'run'}"
+        f"test accuracy {read_metrics(out)['test_acc']:.4f}; wrote {', '.join(train.OUTPUTS)} to {out}"
     ]
 
 
-def test_no_pictures_writes_the_same_model_and_numbers_and_no_picture(tmp_path, synthetic_data, capsys):
-    stdout = {}
-    for name, flags in (("pictures", []), ("numbers", ["--no-pictures"])):
-        status, stdout[name], stderr = run_main(
-            ["--out", str(tmp_path / name), "--epochs", "2", "--quiet", *flags], capsys
-        )
-        assert status == 0 and stderr == ""
-    assert {p.name for p in (tmp_path / "pictures").iterdir()} == OUTPUTS
-    assert {p.name for p in (tmp_path / "numbers").iterdir()} == {"metrics.json", "model.npz"}
-    pictures, numbers = read_metrics(tmp_path / "pictures"), read_metrics(tmp_path / "numbers")
-    assert stdout["numbers"].splitlines() == [
-        f"test accuracy {numbers['test_acc']:.4f}; wrote metrics.json, model.npz to {tmp_path / 'numbers'}"
+@pytest.mark.xdist_group("train_quiet_runs")  # one worker runs quiet_runs
+def test_no_pictures_writes_the_same_model_and_numbers_and_no_picture(quiet_runs):
+    for run in quiet_runs.values():
+        assert run.status == 0 and run.stderr == ""
+    folder = {name: run.out for name, run in quiet_runs.items()}
+    assert {p.name for p in folder["pictures"].iterdir()} == OUTPUTS
+    assert {p.name for p in folder["numbers"].iterdir()} == {"metrics.json", "model.npz"}
+    pictures, numbers = read_metrics(folder["pictures"]), read_metrics(folder["numbers"])
+    assert quiet_runs["numbers"].stdout.splitlines() == [
+        f"test accuracy {numbers['test_acc']:.4f}; wrote metrics.json, model.npz to {folder['numbers']}"
     ]
     assert pictures["config"]["pictures"] and not numbers["config"]["pictures"]
     for metrics in (pictures, numbers):
@@ -305,7 +349,7 @@ def test_no_pictures_writes_the_same_model_and_numbers_and_no_picture(tmp_path, 
         for epoch in metrics["epochs"]:
             del epoch["seconds"], epoch["eval_seconds"]
     assert pictures == numbers
-    models = [nps.SoftmaxRegression.load(tmp_path / name / "model.npz") for name in ("pictures", "numbers")]
+    models = [nps.SoftmaxRegression.load(folder[name] / "model.npz") for name in ("pictures", "numbers")]
     assert all(np.array_equal(a, b) for a, b in zip(models[0].params, models[1].params, strict=True))
 
 
@@ -383,19 +427,27 @@ def run_cli(*args, cwd=None, env=None, program=None):
     ],
 )
 def test_usage_errors_exit_2(args, message, tmp_path):
-    result = run_cli(*args, "--out", str(tmp_path / "out"))
-    assert result.returncode == 2
-    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
+    # In this process (a traceback would be an exception here); test_a_usage_error_as_a_subprocess runs one.
+    status, stdout, stderr = exit_of(train.main, [*args, "--out", str(tmp_path / "out")])
+    assert status == 2 and stdout == ""
+    assert message in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing started
+
+
+def test_a_usage_error_as_a_subprocess(tmp_path):
+    result = run_cli("--epoch", "5", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "unrecognized arguments: --epoch 5; did you mean --epochs?" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()  # nothing started
 
 
 @pytest.mark.parametrize("value", ["ftp://x", ",", "http://ok.example,,/tmp"])
-def test_a_bad_mirrors_variable_is_a_usage_error_naming_it(value, tmp_path):
-    result = run_cli("--out", str(tmp_path / "out"), env={"NPSOFTMAX_MIRRORS": value})
-    assert result.returncode == 2
-    assert "NPSOFTMAX_MIRRORS" in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+def test_a_bad_mirrors_variable_is_a_usage_error_naming_it(value, tmp_path, monkeypatch):
+    monkeypatch.setenv("NPSOFTMAX_MIRRORS", value)
+    status, _, stderr = exit_of(train.main, ["--out", str(tmp_path / "out")])
+    assert status == 2
+    assert "NPSOFTMAX_MIRRORS" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -485,14 +537,13 @@ def test_divergence_as_a_subprocess(tmp_path, fashion_mnist_home):
     assert read_metrics(tmp_path / "run")["status"] == "diverged"
 
 
-def test_naive_loss_overflows_where_the_stable_one_trains_on(tmp_path, fashion_mnist_home):
-    args = ["--lr", "100", "--epochs", "2", *NUMBERS_ONLY]
-    naive = real_run("--loss", "naive", *args, out=tmp_path / "naive", home=fashion_mnist_home)
+def test_naive_loss_overflows_where_the_stable_one_trains_on(naive_lr_100_run, lr_100_run):
+    # The session's runs of the README's commands, which test_readme asserts on too.
+    naive, stable = naive_lr_100_run, lr_100_run
     assert naive.returncode == 1 and "Traceback" not in naive.stderr
     assert "diverged" in naive.stderr and "overflow" in naive.stderr
-    stable = real_run(*args, out=tmp_path / "stable", home=fashion_mnist_home)
     assert stable.returncode == 0, stable.stderr
-    assert all(np.isfinite(e["train_loss"]) for e in read_metrics(tmp_path / "stable")["epochs"])
+    assert all(np.isfinite(e["train_loss"]) for e in stable.metrics()["epochs"])
 
 
 def test_validation_split_and_early_stopping_restore_the_best_epoch(tmp_path, fashion_mnist_home):
