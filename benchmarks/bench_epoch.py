@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -689,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     stem = "results" + ("" if args.dtype == "float32" else f"-{args.dtype}") + ("-quick" if args.quick else "")
 
     def work() -> dict[str, str]:
+        if importlib.util.find_spec("torch") is None:  # the machine record names PyTorch's version, whatever ran
+            raise harness.Failed("PyTorch is not installed: pip install torch==2.13.0 (the CPU build)")
         results: dict[str, Any] = {
             "command": harness.command("bench_epoch.py", argv),
             "loadavg_start": os.getloadavg(),

@@ -305,3 +305,20 @@ def test_the_committed_results_hold_together(stem: str) -> None:
 def render_markdown(results: dict) -> str:
     """The benchmark's own Markdown for ``results``, from the script itself."""
     return load_script(SCRIPT).render_markdown(results)
+
+
+# The benchmark run as a script where PyTorch cannot be imported.
+WITHOUT_PYTORCH = """import runpy, sys
+sys.modules["torch"] = None
+sys.argv.pop(0)
+sys.path.insert(0, str(__import__("pathlib").Path(sys.argv[0]).parent))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_without_pytorch_the_benchmark_says_so_before_it_runs_anything(tmp_path) -> None:
+    out = tmp_path / "results"
+    argv = [sys.executable, "-c", WITHOUT_PYTORCH, str(SCRIPT), "--quick", "--out", str(out)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    message = "bench_epoch: PyTorch is not installed: pip install torch==2.13.0 (the CPU build)\n"
+    assert (result.returncode, result.stderr) == (1, message) and not out.exists()
