@@ -486,21 +486,25 @@ def test_a_terminal_that_cannot_encode_the_path(tmp_path, fashion_mnist_home):
 # A full output disk: the model and metrics.json first, then the pictures; the failed file named
 
 
-def on_a_small_disk(out: Path, size: str, argv: list[str], keep: Path) -> subprocess.CompletedProcess:
-    """``argv`` with ``out`` on a tmpfs of ``size`` in a mount namespace of its own; what the disk held is
-    copied to ``keep`` (the tmpfs goes with the namespace)."""
+def on_a_small_disk(out: Path, size: str, argv: list[str], keep: Path, **variables: str) -> subprocess.CompletedProcess:
+    """``argv`` with ``out`` on a tmpfs of ``size`` in a mount namespace of its own, and ``variables`` in its
+    environment; what the disk held is copied to ``keep`` (the tmpfs goes with the namespace)."""
     out.mkdir()
     keep.mkdir()
     q_out, q_keep = shlex.quote(str(out)), shlex.quote(str(keep))
     script = f"mount -t tmpfs -o size={size} tmpfs {q_out} && {shlex.join(argv)}; status=$?"
     script += f"; cp -a {q_out}/. {q_keep}/; exit $status"
-    return run(["unshare", "--mount", "sh", "-c", script])
+    return run(["unshare", "--mount", "sh", "-c", script], env=env(**variables))
 
 
-@pytest.mark.parametrize("size", ["44k", "100k", "160k", "240k"])
-def test_a_full_disk_keeps_the_model_and_says_which_file_and_how_much(size, tmp_path, fashion_mnist_home):
+# The sizes fail the writes of later and later files (with today's matplotlib: curves.png, predictions.png,
+# confusion.png, weights.png); the pictures come from the second drawing process or from the run's own process,
+# which draws no picture after the failed one.
+@pytest.mark.parametrize(("size", "background"), [("44k", "0"), ("100k", "1"), ("160k", "0"), ("240k", "1")])
+def test_a_full_disk_keeps_the_model_and_says_which_file_and_how_much(size, background, tmp_path, fashion_mnist_home):
     out, keep = tmp_path / "run", tmp_path / "kept"
-    result = on_a_small_disk(out, size, train_args(fashion_mnist_home, out, "--epochs", 2, "--quiet"), keep)
+    argv = train_args(fashion_mnist_home, out, "--epochs", 2, "--quiet")
+    result = on_a_small_disk(out, size, argv, keep, NPSOFTMAX_BACKGROUND_PICTURES=background)
     assert result.returncode == 1, result.stderr
     line = one_line(result.stderr)
     failed = line.removeprefix("error: cannot write ").split(" ", 1)[0]
@@ -548,17 +552,18 @@ def test_a_read_only_out_is_refused_before_training(tmp_path):
 # Two runs, one folder
 
 
-@pytest.mark.parametrize("second", ["train", "sweep"])
-def test_two_commands_for_one_new_out_one_is_refused(second, tmp_path, fashion_mnist_home):
+# Two trainings draw no pictures; a training and a sweep draw theirs.
+@pytest.mark.parametrize(("second", "flags"), [("train", ["--no-pictures"]), ("sweep", [])])
+def test_two_commands_for_one_new_out_one_is_refused(second, flags, tmp_path, fashion_mnist_home):
     out = tmp_path / "shared"
     first = subprocess.Popen(
-        train_args(fashion_mnist_home, out, "--epochs", 3, "--quiet"),
+        train_args(fashion_mnist_home, out, "--epochs", 3, "--quiet", *flags),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env(),
     )
-    argv = command(second, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1)
+    argv = command(second, "--data-dir", fashion_mnist_home, "--no-download", "--out", out, "--epochs", 1, *flags)
     other = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     results = []
     for process in (first, other):
@@ -572,7 +577,7 @@ def test_two_commands_for_one_new_out_one_is_refused(second, tmp_path, fashion_m
     # The one that ran has all its files, none of the other's.
     kept = read_json(out / "metrics.json") if (out / "metrics.json").exists() else read_json(out / "sweep.json")
     assert kept["status"] == "completed"
-    assert {p.name for p in out.iterdir()} in (TRAIN_OUTPUTS, set(sweep.OUTPUTS))
+    assert {p.name for p in out.iterdir()} in (UNDRAWN_OUTPUTS if flags else TRAIN_OUTPUTS, set(sweep.OUTPUTS))
 
 
 # ---------------------------------------------------------------------------------------------------------
