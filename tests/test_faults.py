@@ -429,7 +429,7 @@ def test_a_pipe_closed_by_the_reader_mid_run(tmp_path, fashion_mnist_home):
 
 
 # The runs draw, but for a full stdout: a closed descriptor is one that the pipes to the second drawing process
-# may be given, and what a run writes on stderr at all comes from the drawing (a warning).
+# may be given, and a full stderr is where any warning of the drawing stack would go.
 @pytest.mark.parametrize(
     ("redirect", "flags", "outputs"),
     [
@@ -554,7 +554,7 @@ def test_a_read_only_out_is_refused_before_training(tmp_path):
 
 
 # Two trainings draw no pictures; a training and a sweep draw theirs.
-@pytest.mark.parametrize(("second", "flags"), [("train", ["--no-pictures"]), ("sweep", [])])
+@pytest.mark.parametrize(("second", "flags"), [("train", ["--no-pictures"]), ("sweep", [])], ids=["train", "sweep"])
 def test_two_commands_for_one_new_out_one_is_refused(second, flags, tmp_path, fashion_mnist_home):
     out = tmp_path / "shared"
     first = subprocess.Popen(
@@ -671,7 +671,7 @@ SECRETS = [
 ]
 
 
-@pytest.mark.parametrize(("secret", "valid", "flags"), SECRETS)
+@pytest.mark.parametrize(("secret", "valid", "flags"), SECRETS, ids=[f"{s}-{v}" for s, v, _ in SECRETS])
 def test_a_password_in_a_mirror_url_is_written_nowhere(secret, valid, flags, tmp_path, fashion_mnist_home):
     url = f"http://reader:{secret}@127.0.0.1:9/fm/"
     out, swept_out = tmp_path / "run", tmp_path / "sweep"
