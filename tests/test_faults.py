@@ -91,9 +91,9 @@ def assert_model_is_the_last_epochs(out: Path, home: Path, metrics: dict) -> Non
 # Signals: whatever a user or a scheduler sends, the finished epochs are kept and the status is 128 + signum
 
 
-# Every signal stops a run that draws, and keeps its curves; a run stopped before its pictures has no use for the
-# second drawing process, so the signals that share the handler with SIGINT's and SIGTERM's stop a run that draws
-# in its own process (as a system without fork does) rather than pay for a second import of matplotlib.
+# Every signal stops a run that draws, and its curves are kept. SIGINT and SIGTERM stop the default run, which
+# draws in a second process; the signals that share their handler stop a run that draws in its own process (as
+# where there is no fork), which imports matplotlib once, not twice, when it is stopped before its pictures.
 @pytest.mark.parametrize(
     ("signum", "background"),
     [(signal.SIGINT, "1"), (signal.SIGTERM, "1"), (signal.SIGHUP, "0"), (signal.SIGQUIT, "0"), (signal.SIGUSR1, "0")],
