@@ -5,6 +5,7 @@ the streaming benchmark's report follows from its own measurements."""
 from __future__ import annotations
 
 import json
+import multiprocessing.forkserver
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from _dask import load_block
 from _processes import popen_interruptible
 from dask.distributed import Client, LocalCluster
 from dask_ml.wrappers import Incremental
+from distributed.utils import get_mp_context
 
 import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
@@ -24,17 +26,23 @@ from npsoftmax.sklearn import SoftmaxClassifier
 N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
 # one worker for the module under pytest-xdist: the cluster is started once
 pytestmark = pytest.mark.xdist_group("dask")
+WORKER_MODULES = ["distributed", "dask.array", "dask_ml._partial", "npsoftmax.sklearn", "_dask"]
 
 
 @pytest.fixture(scope="module")
 def client():
     """Two single-threaded worker processes, so each model really travels between processes (the dashboard on
-    any free port: another cluster, such as the README block's, may hold the default one)."""
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+    any free port: another cluster, such as the README block's, may hold the default one). The workers are forked
+    from a server that has imported what they run, as in distributed's own tests: a worker spawned anew would
+    import scikit-learn again, some 3 CPU seconds each, and a killed one is replaced."""
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        get_mp_context().set_forkserver_preload(WORKER_MODULES)
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    multiprocessing.forkserver._forkserver._stop()  # reaped now, so its CPU is this process's
 
 
 @pytest.fixture(scope="module")
