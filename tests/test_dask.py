@@ -59,7 +59,8 @@ def blocks(fashion_mnist_home):
 def on_the_workers(client: Client, a: np.ndarray) -> da.Array:
     """``a`` as a dask array of ``BLOCK_ROWS``-row blocks held by the workers, as data read by the cluster is."""
     pieces = [a[start : start + BLOCK_ROWS] for start in range(0, len(a), BLOCK_ROWS)]
-    futures = client.scatter(pieces)
+    # Keys of their own, not the data's hash: the same blocks scattered by the test before are being released.
+    futures = client.scatter(pieces, hash=False)
     return da.concatenate(
         [da.from_delayed(dask.delayed(f), p.shape, a.dtype) for f, p in zip(futures, pieces, strict=True)]
     )
