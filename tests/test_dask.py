@@ -26,6 +26,7 @@ from npsoftmax.sklearn import SoftmaxClassifier
 N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
 # one worker for the module under pytest-xdist: the cluster is started once
 pytestmark = pytest.mark.xdist_group("dask")
+# what the workers unpickle and run, imported once by the server they are forked from
 WORKER_MODULES = ["distributed", "dask.array", "dask_ml._partial", "npsoftmax.sklearn", "_dask"]
 
 
@@ -153,6 +154,8 @@ def test_ctrl_c_while_the_cluster_starts_ends_in_one_line_not_an_exit_handlers_t
     assert proc.stdout == "" and not out.exists()
 
 
+# The module's cluster starts with the first test below and stops with the module: these come after the
+# benchmark's runs, so that its idle workers do not poll beside them.
 def test_incremental_passes_the_model_from_block_to_block(client, blocks) -> None:
     X, y, X_test, y_test = blocks
     dX, dy = on_the_workers(client, X), on_the_workers(client, y)
