@@ -5,20 +5,20 @@ the streaming benchmark's report follows from its own measurements."""
 from __future__ import annotations
 
 import json
-import os
-import signal
+import multiprocessing.forkserver
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dask
 import dask.array as da
 import numpy as np
 import pytest
+from _dask import load_block
 from _processes import popen_interruptible
 from dask.distributed import Client, LocalCluster
 from dask_ml.wrappers import Incremental
+from distributed.utils import get_mp_context
 
 import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
@@ -26,17 +26,24 @@ from npsoftmax.sklearn import SoftmaxClassifier
 N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
 # one worker for the module under pytest-xdist: the cluster is started once
 pytestmark = pytest.mark.xdist_group("dask")
+# what the workers unpickle and run, imported once by the server they are forked from
+WORKER_MODULES = ["distributed", "dask.array", "dask_ml._partial", "npsoftmax.sklearn", "_dask"]
 
 
 @pytest.fixture(scope="module")
 def client():
     """Two single-threaded worker processes, so each model really travels between processes (the dashboard on
-    any free port: another cluster, such as the README block's, may hold the default one)."""
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+    any free port: another cluster, such as the README block's, may hold the default one). The workers are forked
+    from a server that has imported what they run, as in distributed's own tests: a worker spawned anew would
+    import scikit-learn again, some 3 CPU seconds each, and a killed one is replaced."""
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        get_mp_context().set_forkserver_preload(WORKER_MODULES)
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    multiprocessing.forkserver._forkserver._stop()  # reaped now, so its CPU is this process's
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +60,102 @@ def blocks(fashion_mnist_home):
 def on_the_workers(client: Client, a: np.ndarray) -> da.Array:
     """``a`` as a dask array of ``BLOCK_ROWS``-row blocks held by the workers, as data read by the cluster is."""
     pieces = [a[start : start + BLOCK_ROWS] for start in range(0, len(a), BLOCK_ROWS)]
-    futures = client.scatter(pieces)
+    # Keys of their own, not the data's hash: the same blocks scattered by the test before are being released.
+    futures = client.scatter(pieces, hash=False)
     return da.concatenate(
         [da.from_delayed(dask.delayed(f), p.shape, a.dtype) for f, p in zip(futures, pieces, strict=True)]
     )
 
 
+def test_the_streaming_benchmark_reports_what_it_measured(fashion_mnist_home, tmp_path) -> None:
+    out = tmp_path / "results"
+    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    bench = Path(__file__).parents[1] / "benchmarks" / "bench_dask.py"
+    subprocess.run(
+        [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["results-dask.json", "results-dask.md"]  # no temporaries
+    (run,) = json.loads((out / "results-dask.json").read_text())["runs"]
+    assert (run["examples"], run["blocks"], run["partial_fit_calls"], run["n_iter"]) == (30000, 6, 6, 6)
+    assert run["examples_per_second"] == pytest.approx(run["examples"] / run["wall_seconds"])
+    assert run["partial_fit_seconds"] < run["wall_seconds"]
+    assert run["array_gb"] == pytest.approx(30000 * 784 * 4 / 2**30)
+    (memory,) = run["worker_memory_mb"].values()
+    assert memory["baseline_rss_mb"] < memory["peak_mb"] < 600
+    assert 0.6 < run["test_acc"] < 0.9
+    assert f"| {run['test_acc']:.4f} |" in (out / "results-dask.md").read_text()
+
+
+# Ctrl-C arrives while the cluster trains: the benchmark run as a script whose worker, making the second block
+# (the first is made, and the fit waits on it), sends it to the benchmark's process, its parent.
+CTRL_C_IN_TRAINING = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import bench_dask
+make_block = bench_dask.augmented_pixels
+def make_block_then_ctrl_c(root, rows, block_id):
+    if block_id[0] == 1:
+        os.kill(os.getppid(), signal.SIGINT)
+    return make_block(root, rows, block_id)
+bench_dask.augmented_pixels = make_block_then_ctrl_c
+if __name__ == "__main__":
+    sys.exit(bench_dask.main(sys.argv[2:]))
+"""
+
+
+def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(fashion_mnist_home, tmp_path) -> None:
+    script, out = tmp_path / "ctrl_c_in_training.py", tmp_path / "results"
+    script.write_text(CTRL_C_IN_TRAINING)
+    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    argv += ["--data-dir", str(fashion_mnist_home), "--out", str(out)]
+    bench_dir = Path(__file__).parents[1] / "benchmarks"
+    proc = popen_interruptible(
+        [sys.executable, str(script), str(bench_dir), *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and stderr == "bench_dask: interrupted; nothing written\n", stderr
+    assert stdout == "" and not out.exists()
+
+
+# Ctrl-C arrives while the cluster's worker starts: the benchmark run as a script whose nanny sends it mid-start.
+CTRL_C_IN_WORKER_START = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import distributed.nanny
+start = distributed.nanny.Nanny.start_unsafe
+async def start_then_ctrl_c(self):
+    os.kill(os.getpid(), signal.SIGINT)
+    return await start(self)
+distributed.nanny.Nanny.start_unsafe = start_then_ctrl_c
+import bench_dask
+if __name__ == "__main__":
+    sys.exit(bench_dask.main(sys.argv[2:]))
+"""
+
+
+def test_ctrl_c_while_the_cluster_starts_ends_in_one_line_not_an_exit_handlers_traceback(
+    fashion_mnist_home, tmp_path
+) -> None:
+    script, out = tmp_path / "ctrl_c_in_worker_start.py", tmp_path / "results"
+    script.write_text(CTRL_C_IN_WORKER_START)
+    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
+    argv += ["--data-dir", str(fashion_mnist_home), "--out", str(out)]
+    bench_dir = Path(__file__).parents[1] / "benchmarks"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(bench_dir), *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert (proc.returncode, proc.stderr) == (130, "bench_dask: interrupted; nothing written\n")
+    assert proc.stdout == "" and not out.exists()
+
+
+# The module's cluster starts with the first test below and stops with the module: these come after the
+# benchmark's runs, so that its idle workers do not poll beside them.
 def test_incremental_passes_the_model_from_block_to_block(client, blocks) -> None:
     X, y, X_test, y_test = blocks
     dX, dy = on_the_workers(client, X), on_the_workers(client, y)
@@ -101,74 +198,6 @@ def test_incremental_fit_shuffles_the_blocks_and_learns(client, blocks) -> None:
     assert model.score(X_test, y_test) > 0.75
 
 
-def test_the_streaming_benchmark_reports_what_it_measured(fashion_mnist_home, tmp_path) -> None:
-    out = tmp_path / "results"
-    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
-    bench = Path(__file__).parents[1] / "benchmarks" / "bench_dask.py"
-    subprocess.run(
-        [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    assert sorted(p.name for p in out.iterdir()) == ["results-dask.json", "results-dask.md"]  # no temporaries
-    (run,) = json.loads((out / "results-dask.json").read_text())["runs"]
-    assert (run["examples"], run["blocks"], run["partial_fit_calls"], run["n_iter"]) == (30000, 6, 6, 6)
-    assert run["examples_per_second"] == pytest.approx(run["examples"] / run["wall_seconds"])
-    assert run["partial_fit_seconds"] < run["wall_seconds"]
-    assert run["array_gb"] == pytest.approx(30000 * 784 * 4 / 2**30)
-    (memory,) = run["worker_memory_mb"].values()
-    assert memory["baseline_rss_mb"] < memory["peak_mb"] < 600
-    assert 0.6 < run["test_acc"] < 0.9
-    assert f"| {run['test_acc']:.4f} |" in (out / "results-dask.md").read_text()
-
-
-def test_the_streaming_benchmark_stopped_by_ctrl_c_writes_nothing_and_exits_130(fashion_mnist_home, tmp_path) -> None:
-    out = tmp_path / "results"
-    bench = Path(__file__).parents[1] / "benchmarks" / "bench_dask.py"
-    # Minutes of blocks, so that the signal comes while the cluster trains.
-    argv = ["--examples", "3000000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
-    argv = [sys.executable, str(bench), *argv, "--data-dir", str(fashion_mnist_home), "--out", str(out)]
-    proc = popen_interruptible(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while not out.exists() and proc.poll() is None:  # the run has begun once its folder is there
-        time.sleep(0.1)
-    time.sleep(5)  # into the cluster's start or its first blocks (the test below stops the start itself)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and stderr == "bench_dask: interrupted; nothing written\n", stderr
-    assert stdout == "" and not out.exists()
-
-
-# Ctrl-C arrives while the cluster's worker starts: the benchmark run as a script whose nanny sends it mid-start.
-CTRL_C_IN_WORKER_START = """
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
-import distributed.nanny
-start = distributed.nanny.Nanny.start_unsafe
-async def start_then_ctrl_c(self):
-    os.kill(os.getpid(), signal.SIGINT)
-    return await start(self)
-distributed.nanny.Nanny.start_unsafe = start_then_ctrl_c
-import bench_dask
-if __name__ == "__main__":
-    sys.exit(bench_dask.main(sys.argv[2:]))
-"""
-
-
-def test_ctrl_c_while_the_cluster_starts_ends_in_one_line_not_an_exit_handlers_traceback(
-    fashion_mnist_home, tmp_path
-) -> None:
-    script, out = tmp_path / "ctrl_c_in_worker_start.py", tmp_path / "results"
-    script.write_text(CTRL_C_IN_WORKER_START)
-    argv = ["--examples", "30000", "--block-rows", "5000", "--workers", "1", "--worker-memory", "600MiB"]
-    argv += ["--data-dir", str(fashion_mnist_home), "--out", str(out)]
-    bench_dir = Path(__file__).parents[1] / "benchmarks"
-    proc = subprocess.run(
-        [sys.executable, str(script), str(bench_dir), *argv], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert (proc.returncode, proc.stderr) == (130, "bench_dask: interrupted; nothing written\n")
-    assert proc.stdout == "" and not out.exists()
-
-
 def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(client, blocks) -> None:
     X, y, X_test, _ = blocks
     dy, classes = on_the_workers(client, y), np.arange(10)
@@ -194,24 +223,13 @@ def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(clie
     assert inc.estimator_.n_iter_ == local.n_iter_
 
 
-def load_block(home: str, start: int, die_once: str | None = None) -> np.ndarray:
-    """Rows ``start:start + BLOCK_ROWS`` of the real training images as float32 pixels, read by the worker. With
-    ``die_once`` (a file that does not exist yet), the worker is killed the first time, as the kernel's
-    out-of-memory killer kills it: the block is read again by another worker."""
-    if die_once is not None and not Path(die_once).exists():
-        Path(die_once).touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-    images = nps.load_fashion_mnist(home, download=False)[0][start : start + BLOCK_ROWS]
-    return images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
-
-
-def test_a_worker_killed_mid_stream_changes_nothing(fashion_mnist_home, blocks, tmp_path) -> None:
+def test_a_worker_killed_mid_stream_changes_nothing(client, fashion_mnist_home, blocks, tmp_path) -> None:
     X, y, _, _ = blocks
     die_at = 4 * BLOCK_ROWS  # four blocks are trained on when the fifth's worker dies
     pieces = [
         da.from_delayed(
             dask.delayed(load_block)(
-                str(fashion_mnist_home), start, str(tmp_path / "died") if start == die_at else None
+                str(fashion_mnist_home), start, BLOCK_ROWS, str(tmp_path / "died") if start == die_at else None
             ),
             (BLOCK_ROWS, 784),
             np.float32,
@@ -219,12 +237,9 @@ def test_a_worker_killed_mid_stream_changes_nothing(fashion_mnist_home, blocks, 
         for start in range(0, N_TRAIN, BLOCK_ROWS)
     ]
     dX, dy = da.concatenate(pieces), da.from_array(y, chunks=BLOCK_ROWS)
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster,
-        Client(cluster),
-    ):
-        inc = Incremental(SoftmaxClassifier(momentum=0.9, random_state=0), shuffle_blocks=False)
-        inc.partial_fit(dX, dy, classes=np.arange(10))
+    workers = set(client.scheduler_info()["workers"])
+    inc = Incremental(SoftmaxClassifier(momentum=0.9, random_state=0), shuffle_blocks=False)
+    inc.partial_fit(dX, dy, classes=np.arange(10))
     assert (tmp_path / "died").exists(), "a worker was killed"
 
     local = SoftmaxClassifier(momentum=0.9, random_state=0)
@@ -233,3 +248,7 @@ def test_a_worker_killed_mid_stream_changes_nothing(fashion_mnist_home, blocks, 
     assert inc.estimator_.n_iter_ == local.n_iter_ == N_TRAIN // BLOCK_ROWS
     np.testing.assert_allclose(inc.estimator_.coef_, local.coef_, rtol=0, atol=1e-6)
     np.testing.assert_allclose(inc.estimator_.loss_curve_, local.loss_curve_, rtol=1e-6)
+
+    # The scheduler let the dead worker go before it gave its block to another; its nanny starts a new one.
+    client.wait_for_workers(2, timeout=120)
+    assert len(set(client.scheduler_info()["workers"]) - workers) == 1, "a new worker in the killed one's place"
