@@ -9,19 +9,19 @@ import multiprocessing.forkserver
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dask
-import dask.array as da
 import numpy as np
 import pytest
 from _dask import load_block
 from _processes import popen_interruptible
-from dask.distributed import Client, LocalCluster
-from dask_ml.wrappers import Incremental
-from distributed.utils import get_mp_context
 
 import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
+
+if TYPE_CHECKING:  # imported where used: every pytest-xdist worker collects this module, one runs it
+    import dask.array as da
+    from dask.distributed import Client
 
 N_TRAIN, N_TEST, BLOCK_ROWS = 12_000, 2_000, 1_500
 # one worker for the module under pytest-xdist: the cluster is started once
@@ -36,6 +36,10 @@ def client():
     any free port: another cluster, such as the README block's, may hold the default one). The workers are forked
     from a server that has imported what they run, as in distributed's own tests: a worker spawned anew would
     import scikit-learn again, some 3 CPU seconds each, and a killed one is replaced."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+    from distributed.utils import get_mp_context
+
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
         get_mp_context().set_forkserver_preload(WORKER_MODULES)
         with (
@@ -59,6 +63,9 @@ def blocks(fashion_mnist_home):
 
 def on_the_workers(client: Client, a: np.ndarray) -> da.Array:
     """``a`` as a dask array of ``BLOCK_ROWS``-row blocks held by the workers, as data read by the cluster is."""
+    import dask
+    import dask.array as da
+
     pieces = [a[start : start + BLOCK_ROWS] for start in range(0, len(a), BLOCK_ROWS)]
     # Keys of their own, not the data's hash: the same blocks scattered by the test before are being released.
     futures = client.scatter(pieces, hash=False)
@@ -157,6 +164,8 @@ def test_ctrl_c_while_the_cluster_starts_ends_in_one_line_not_an_exit_handlers_t
 # The module's cluster starts with the first test below and stops with the module: these come after the
 # benchmark's runs, so that its idle workers do not poll beside them.
 def test_incremental_passes_the_model_from_block_to_block(client, blocks) -> None:
+    from dask_ml.wrappers import Incremental
+
     X, y, X_test, y_test = blocks
     dX, dy = on_the_workers(client, X), on_the_workers(client, y)
     assert len(client.has_what()) == 2 and all(client.has_what().values()), "both workers hold blocks"
@@ -185,6 +194,8 @@ def test_incremental_passes_the_model_from_block_to_block(client, blocks) -> Non
 
 
 def test_incremental_fit_shuffles_the_blocks_and_learns(client, blocks) -> None:
+    from dask_ml.wrappers import Incremental
+
     X, y, X_test, y_test = blocks
     dX, dy = on_the_workers(client, X), on_the_workers(client, y)
     inc = Incremental(SoftmaxClassifier(random_state=0), random_state=0).fit(dX, dy, classes=np.arange(10))
@@ -199,6 +210,8 @@ def test_incremental_fit_shuffles_the_blocks_and_learns(client, blocks) -> None:
 
 
 def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(client, blocks) -> None:
+    from dask_ml.wrappers import Incremental
+
     X, y, X_test, _ = blocks
     dy, classes = on_the_workers(client, y), np.arange(10)
     inc = Incremental(SoftmaxClassifier(random_state=0), shuffle_blocks=False).partial_fit(
@@ -224,6 +237,10 @@ def test_nan_in_the_stream_is_refused_and_the_model_keeps_the_blocks_before(clie
 
 
 def test_a_worker_killed_mid_stream_changes_nothing(client, fashion_mnist_home, blocks, tmp_path) -> None:
+    import dask
+    import dask.array as da
+    from dask_ml.wrappers import Incremental
+
     X, y, _, _ = blocks
     die_at = 4 * BLOCK_ROWS  # four blocks are trained on when the fifth's worker dies
     pieces = [
