@@ -162,7 +162,7 @@ except _cli.UsageError as exc:
 def test_a_running_command_holds_its_out_without_fcntl(windows_like, tmp_path, fashion_mnist_home):
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "npsoftmax.train", "--data-dir", str(fashion_mnist_home), "--no-download"]
-    argv += ["--out", str(out), "--epochs", "1000"]
+    argv += ["--out", str(out), "--epochs", "1000", "--no-pictures"]  # the lock is the point; the first test draws
     run = popen_interruptible(argv, env=windows_like, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert run.stdout.readline().split()[:2] == ["epoch", "1/1000"]  # training: the folder is claimed
