@@ -275,26 +275,49 @@ def run_python(args: list[str], cwd: Path) -> str:
     return completed.stdout.strip()
 
 
-def test_not_in_notebook_in_a_plain_script(tmp_path: Path) -> None:
-    assert run_python(["-c", DETECT], tmp_path) == "False"
-    assert run_python(["-c", "import IPython; " + DETECT], tmp_path) == "False"
+# One plain Python process, one state after another (each only adds to the last): the Animator with nothing of
+# IPython imported, then the detection with no IPython, with IPython imported, and with a terminal-like IPython
+# shell (one without a kernel). Each line printed is one state's answer.
+PLAIN_SCRIPT = """import sys
+assert "IPython" not in sys.modules
+import npsoftmax as nps
+animator = nps.Animator(xlabel='epoch', ylabel='loss', legend=['train loss', 'train acc', 'test acc'])
+for epoch in range(1, 4):
+    animator.add(epoch, [1 / epoch, 0.5, 0.6])
+print('matplotlib.pyplot' in sys.modules)
+from npsoftmax.plots import in_notebook
+assert "IPython" not in sys.modules
+print(in_notebook())
+import IPython
+print(in_notebook())
+from IPython.core.interactiveshell import InteractiveShell
+InteractiveShell.instance()
+print(in_notebook())
+"""
 
 
-def test_not_in_notebook_in_terminal_ipython(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def plain_script(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+    """What :data:`PLAIN_SCRIPT` printed in each state, and the (empty before) folder it ran in."""
+    cwd = tmp_path_factory.mktemp("plain-script")
+    states = ["pyplot imported after the animator", "no IPython", "IPython imported", "IPython shell, no kernel"]
+    return dict(zip(states, run_python(["-c", PLAIN_SCRIPT], cwd).splitlines(), strict=True)), cwd
+
+
+def test_not_in_notebook_in_a_plain_script(plain_script) -> None:
+    printed, _ = plain_script
+    assert printed["no IPython"] == "False"
+    assert printed["IPython imported"] == "False"
+
+
+def test_not_in_notebook_in_terminal_ipython(tmp_path: Path, plain_script) -> None:
     assert run_python(["-m", "IPython", "--no-banner", "--quick", "-c", DETECT], tmp_path).splitlines()[-1] == "False"
-    shell = "from IPython.core.interactiveshell import InteractiveShell; InteractiveShell.instance(); "
-    assert run_python(["-c", shell + DETECT], tmp_path) == "False"
+    printed, _ = plain_script
+    assert printed["IPython shell, no kernel"] == "False"
 
 
-def test_animator_in_a_plain_script_writes_nothing_and_never_touches_pyplot(tmp_path: Path) -> None:
-    script = (
-        "import sys\n"
-        "import npsoftmax as nps\n"
-        "animator = nps.Animator(xlabel='epoch', ylabel='loss', legend=['train loss', 'train acc', 'test acc'])\n"
-        "for epoch in range(1, 4):\n"
-        "    animator.add(epoch, [1 / epoch, 0.5, 0.6])\n"
-        "print('matplotlib.pyplot' in sys.modules)\n"
-    )
+def test_animator_in_a_plain_script_writes_nothing_and_never_touches_pyplot(plain_script) -> None:
+    printed, cwd = plain_script
     # pyplot is what opens windows and blocks in plt.show(); the Animator never imports it.
-    assert run_python(["-c", script], tmp_path) == "False"
-    assert list(tmp_path.iterdir()) == []
+    assert printed["pyplot imported after the animator"] == "False"
+    assert list(cwd.iterdir()) == []

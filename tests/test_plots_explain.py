@@ -99,10 +99,19 @@ def bar_texts(bars):
     return [text.get_text() for text in bars.texts]
 
 
-def test_the_picture_shows_the_most_confident_mistakes_with_their_exact_evidence(trained, tmp_path):
+@pytest.fixture(scope="module")
+def drawn(trained, tmp_path_factory):
+    """The picture of the trained model's evidence on its test images with their labels, drawn once for the tests
+    that read it (none changes it), written to a PNG: the figure and the PNG's path."""
     net, X, y = trained
-    fig = plot_evidence(net, X, y, path=tmp_path / "evidence.png")
-    assert_png_of_the_figure(tmp_path / "evidence.png", fig)
+    path = tmp_path_factory.mktemp("evidence") / "evidence.png"
+    return plot_evidence(net, X, y, path=path), path
+
+
+def test_the_picture_shows_the_most_confident_mistakes_with_their_exact_evidence(trained, drawn):
+    net, X, y = trained
+    fig, path = drawn
+    assert_png_of_the_figure(path, fig)
     probs = net.predict_proba(X)
     rows = plots.confident_mistakes(probs, y, 3)
     assert len(fig.axes) == 4  # one mosaic and one Axes of bars per row: cheap to draw
@@ -184,12 +193,15 @@ def test_a_model_without_mistakes_shows_its_first_examples_and_other_shapes_work
 
 
 @pytest.mark.parametrize("scale", [1, 100], ids=["trained", "weights x100 (lr 100)"])
-def test_every_text_lies_inside_the_figure_whatever_the_logits(trained, scale):
+def test_every_text_lies_inside_the_figure_whatever_the_logits(trained, drawn, scale):
     net, X, y = trained
-    big = nps.SoftmaxRegression()
-    big.W[...], big.b[...] = scale * net.W, scale * net.b
-    fig = plot_evidence(big, X, y)
-    fig.to_png()
+    if scale == 1:
+        fig, _ = drawn
+    else:
+        big = nps.SoftmaxRegression()
+        big.W[...], big.b[...] = scale * net.W, scale * net.b
+        fig = plot_evidence(big, X, y)
+        fig.to_png()
     width, height = fig.bbox.width, fig.bbox.height
     for text in fig.findobj(Text):
         if text.get_text() and text.get_visible():
@@ -197,11 +209,9 @@ def test_every_text_lies_inside_the_figure_whatever_the_logits(trained, scale):
             assert -1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1, text.get_text()
 
 
-def test_the_title_is_centred_and_the_legend_names_the_bars(trained):
-    net, X, y = trained
-    fig = plot_evidence(net, X, y)
+def test_the_title_is_centred_and_the_legend_names_the_bars(drawn):
+    fig, _ = drawn
     (title,) = [text for text in fig.texts if text.get_text() == fig.get_suptitle()]
-    fig.to_png()
     extent = title.get_window_extent()
     assert (extent.x0 + extent.x1) / 2 == pytest.approx(fig.bbox.width / 2, abs=1)
     (legend,) = fig.legends
