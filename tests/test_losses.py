@@ -1,5 +1,6 @@
 """The analytic core against PyTorch autograd, central finite differences and mathematical properties."""
 
+import _units
 import numpy as np
 import pytest
 import torch
@@ -9,6 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 import npsoftmax as nps
 from npsoftmax.gradcheck import relative_error
+
+one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
 

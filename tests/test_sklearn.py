@@ -9,6 +9,7 @@ import sys
 import tracemalloc
 import warnings
 
+import _units
 import numpy as np
 import pytest
 import torch
@@ -23,6 +24,8 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
 from npsoftmax.training import TrainingDiverged
+
+one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 # --------------------------------------------------------------------------------------------------------
 # scikit-learn's own checks
@@ -43,18 +46,27 @@ def test_invalid_parameters_raise_scikit_learns_error_in_fit_and_partial_fit() -
 # scikit-learn stays optional
 
 
-def test_import_npsoftmax_does_not_import_scikit_learn() -> None:
-    code = "import sys, npsoftmax; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+# One interpreter answers both questions: which sklearn modules ``import npsoftmax`` loads, then (with
+# scikit-learn made unimportable, as where it is not installed) how ``import npsoftmax.sklearn`` fails.
+WITHOUT_SCIKIT_LEARN = """import sys, npsoftmax
+print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'), flush=True)
+sys.modules['sklearn'] = None  # None in sys.modules makes `import sklearn` fail as it does where it is not installed
+import npsoftmax.sklearn
+"""
 
 
-def test_without_scikit_learn_the_import_error_names_the_extra() -> None:
-    # None in sys.modules makes `import sklearn` fail as it does where scikit-learn is not installed.
-    code = "import sys; sys.modules['sklearn'] = None; import npsoftmax; import npsoftmax.sklearn"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 1
-    last_line = result.stderr.strip().splitlines()[-1]
+@pytest.fixture(scope="module")
+def without_scikit_learn() -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT_SCIKIT_LEARN], capture_output=True, text=True, timeout=120)
+
+
+def test_import_npsoftmax_does_not_import_scikit_learn(without_scikit_learn) -> None:
+    assert without_scikit_learn.stdout.strip() == "[]", without_scikit_learn.stderr
+
+
+def test_without_scikit_learn_the_import_error_names_the_extra(without_scikit_learn) -> None:
+    assert without_scikit_learn.returncode == 1
+    last_line = without_scikit_learn.stderr.strip().splitlines()[-1]
     assert last_line.startswith("ImportError: npsoftmax.sklearn needs scikit-learn")
     assert "pip install 'npsoftmax[sklearn]'" in last_line
 

@@ -176,38 +176,56 @@ def test_no_data_is_a_one_line_error_with_status_1(synthetic_data, tmp_path, cap
 SWEEP = [sys.executable, "-m", "npsoftmax.sweep"]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--lr"], "--lr: expected at least one argument"),
-        (["--batch-size"], "--batch-size: expected at least one argument"),
-        (["--lr", "0.1", "--momentum"], "--momentum: expected at least one argument"),
-        (["--val-split", "0"], "--val-split: must be a number in (0, 1)"),
-        (["--val-split", "1"], "--val-split: must be a number in (0, 1)"),
-        (["--val-split", "1.5"], "--val-split: must be a number in (0, 1)"),
-        (["--val-split", "nan"], "--val-split: must be a number in (0, 1)"),
-        (["--lr", "0.1", "nan"], "--lr: must be a number in (0, inf)"),
-        (["--lr", "0.1", "-1"], "--lr: must be a number in (0, inf)"),
-        (["--lr", "0", "0.1"], "--lr: must be a number in (0, inf), got 0"),
-        (["--batch-size", "64", "0"], "--batch-size: must be an integer in [1, 60000]"),
-        (["--momentum", "0", "1"], "--momentum: must be a number in [0, 1)"),
-        (["--schedule", "linear"], "--schedule: invalid choice: 'linear'"),
-        (["--lr", "0.1", "0.1"], "--lr lists 0.1 more than once"),
-        (["--lr", *map(str, range(1, 16)), "--batch-size", *map(str, range(1, 16))], "15 x 15 = 225 combinations"),
-        (["--early-stopping", "2"], "--early-stopping needs --val-split"),
-        (["--epochs", "1", "2"], "unrecognized arguments: 2"),
-        (["--lrs", "0.1"], "unrecognized arguments: --lrs 0.1; did you mean --lr?"),
-        (["--out", "x", "--val-splt", "0.1"], "unrecognized arguments: --val-splt 0.1; did you mean --val-split?"),
-    ],
-)
-def test_usage_errors_exit_2(args, message, tmp_path):
-    result = subprocess.run([*SWEEP, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+USAGE_ERRORS = [
+    (["--lr"], "--lr: expected at least one argument"),
+    (["--batch-size"], "--batch-size: expected at least one argument"),
+    (["--lr", "0.1", "--momentum"], "--momentum: expected at least one argument"),
+    (["--val-split", "0"], "--val-split: must be a number in (0, 1)"),
+    (["--val-split", "1"], "--val-split: must be a number in (0, 1)"),
+    (["--val-split", "1.5"], "--val-split: must be a number in (0, 1)"),
+    (["--val-split", "nan"], "--val-split: must be a number in (0, 1)"),
+    (["--lr", "0.1", "nan"], "--lr: must be a number in (0, inf)"),
+    (["--lr", "0.1", "-1"], "--lr: must be a number in (0, inf)"),
+    (["--lr", "0", "0.1"], "--lr: must be a number in (0, inf), got 0"),
+    (["--batch-size", "64", "0"], "--batch-size: must be an integer in [1, 60000]"),
+    (["--momentum", "0", "1"], "--momentum: must be a number in [0, 1)"),
+    (["--schedule", "linear"], "--schedule: invalid choice: 'linear'"),
+    (["--lr", "0.1", "0.1"], "--lr lists 0.1 more than once"),
+    (["--lr", *map(str, range(1, 16)), "--batch-size", *map(str, range(1, 16))], "15 x 15 = 225 combinations"),
+    (["--early-stopping", "2"], "--early-stopping needs --val-split"),
+    (["--epochs", "1", "2"], "unrecognized arguments: 2"),
+    (["--lrs", "0.1"], "unrecognized arguments: --lrs 0.1; did you mean --lr?"),
+    (["--out", "x", "--val-splt", "0.1"], "unrecognized arguments: --val-splt 0.1; did you mean --val-split?"),
+]
+
+
+def assert_usage_error(status, stdout, stderr, message, folder):
+    assert status == 2
+    errors = [line for line in stderr.splitlines() if "error:" in line]
     assert errors == [errors[0]] and errors[0].startswith("python -m npsoftmax.sweep: error: ")
     assert message in errors[0]
-    assert "Traceback" not in result.stderr and result.stdout == ""
-    assert not (tmp_path / "sweeps").exists()
+    assert "Traceback" not in stderr and stdout == ""
+    assert not (folder / "sweeps").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
+def test_usage_errors_exit_2(args, message, tmp_path, capsys, monkeypatch):
+    """In-process, as ``python -m npsoftmax.sweep`` sees itself (``sys.argv[0]`` is the module's file)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [sweep.__file__, *args])
+    try:
+        status = sweep.main(args)
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    assert_usage_error(status, captured.out, captured.err, message, tmp_path)
+
+
+@pytest.mark.parametrize(("args", "message"), [USAGE_ERRORS[0], USAGE_ERRORS[3]], ids=["parser", "value-check"])
+def test_usage_errors_exit_2_from_the_command(args, message, tmp_path):
+    """The same errors from the command itself: one the parser raises, one a value check raises."""
+    result = subprocess.run([*SWEEP, *args], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert_usage_error(result.returncode, result.stdout, result.stderr, message, tmp_path)
 
 
 def test_the_console_script_is_installed():
