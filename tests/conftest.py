@@ -27,9 +27,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from filelock import FileLock
+from threadpoolctl import threadpool_limits
 
 from npsoftmax import data
 from npsoftmax.idx import write_idx
+
+# One thread per process. pytest-xdist gives each worker one core; left alone, each worker's BLAS and PyTorch,
+# and every command, notebook and benchmark it starts, would run a thread per core, and those threads would spin
+# against the other worker's: about 30 s of the suite's CPU. The variables reach the children (and PyTorch, which
+# the test modules import after this); threadpoolctl limits the BLAS this process has loaded already. No test
+# asserts a thread count of the machine's: those that record one read it as threadpoolctl sees it.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+threadpool_limits(limits=1)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import _units
 import matplotlib.image
 import numpy as np
 import pytest
@@ -14,8 +13,6 @@ from matplotlib.figure import Figure
 
 import npsoftmax as nps
 from npsoftmax.plots import in_notebook
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 

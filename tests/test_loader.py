@@ -3,7 +3,6 @@
 import itertools
 import threading
 
-import _units
 import numpy as np
 import pytest
 from conftest import REAL_DATA
@@ -12,8 +11,6 @@ import npsoftmax as nps
 import npsoftmax.data
 import npsoftmax.loader
 from npsoftmax.loader import DataIters, normalize_contrast, pixel_stats, stratified_split
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 
 @pytest.fixture

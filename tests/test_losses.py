@@ -1,6 +1,5 @@
 """The analytic core against PyTorch autograd, central finite differences and mathematical properties."""
 
-import _units
 import numpy as np
 import pytest
 import torch
@@ -10,8 +9,6 @@ from hypothesis.extra import numpy as hnp
 
 import npsoftmax as nps
 from npsoftmax.gradcheck import relative_error
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
 

@@ -1,6 +1,5 @@
 """accuracy, Accumulator, evaluate_accuracy, the confusion matrix, per-class scores, top-k, ECE and coverage."""
 
-import _units
 import numpy as np
 import pytest
 import torch
@@ -10,8 +9,6 @@ from sklearn.metrics import precision_recall_fscore_support, top_k_accuracy_scor
 
 import npsoftmax as nps
 from npsoftmax import metrics
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 
 def test_accuracy_counts_correct_predictions_like_d2l():

@@ -10,14 +10,11 @@ import sys
 import tracemalloc
 import zipfile
 
-import _units
 import numpy as np
 import pytest
 import torch
 
 import npsoftmax as nps
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 
 def test_initialization_follows_d2l():

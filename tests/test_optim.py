@@ -2,15 +2,12 @@
 
 import math
 
-import _units
 import numpy as np
 import pytest
 import torch
 
 import npsoftmax as nps
 from npsoftmax.gradcheck import relative_error
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])

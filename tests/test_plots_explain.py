@@ -2,7 +2,6 @@
 W[:, c] * x is exact (its sum plus the bias is the model's logit, and it is PyTorch's input-times-gradient), and the
 picture shows it, the bias with its sign. The templates as they learn, on one colour scale, with what was added."""
 
-import _units
 import numpy as np
 import pytest
 import torch
@@ -19,8 +18,6 @@ CLASS_NAMES = list(nps.TEXT_LABELS)
 
 
 pytestmark = pytest.mark.filterwarnings("error")  # a picture that warns is a defect
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import _units
 import numpy as np
 import pytest
 import torch
 
 import npsoftmax as nps
 from npsoftmax import scaffold
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "softmax_regression_scratch_d2l1.ipynb"

@@ -9,7 +9,6 @@ import sys
 import tracemalloc
 import warnings
 
-import _units
 import numpy as np
 import pytest
 import torch
@@ -24,8 +23,6 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 import npsoftmax as nps
 from npsoftmax.sklearn import SoftmaxClassifier
 from npsoftmax.training import TrainingDiverged
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 # --------------------------------------------------------------------------------------------------------
 # scikit-learn's own checks

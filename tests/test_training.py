@@ -6,7 +6,6 @@ import subprocess
 import sys
 import warnings
 
-import _units
 import numpy as np
 import pytest
 from _scripts import REPO, load_script
@@ -16,8 +15,6 @@ from threadpoolctl import threadpool_limits
 import npsoftmax as nps
 from npsoftmax.ch3 import train_ch3
 from npsoftmax.training import EarlyStopping, fit_epochs
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_acc", "test_acc", "seconds", "eval_seconds"}
 

@@ -4,7 +4,6 @@ import itertools
 import math
 import numbers
 
-import _units
 import numpy as np
 import pytest
 from sklearn.utils.validation import check_scalar as sklearn_check_scalar
@@ -12,8 +11,6 @@ from sklearn.utils.validation import check_scalar as sklearn_check_scalar
 import npsoftmax as nps
 from npsoftmax import metrics
 from npsoftmax.validation import check_scalar
-
-one_thread = pytest.fixture(scope="module", autouse=True)(_units.one_thread)
 
 # ---------------------------------------------------------------------------------------------------------
 # check_scalar
