@@ -30,10 +30,8 @@ import argparse
 import contextlib
 import json
 import logging
-import signal
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import harness
@@ -79,20 +77,6 @@ def worker_memory() -> dict[str, float]:
     return {name: int(fields[key].split()[0]) / 1024 for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
 
 
-@contextlib.contextmanager
-def ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C while the block runs and raise it when the block ends. A cluster stopped half-way through its
-    start has workers that distributed cannot close: its exit handler then prints a traceback."""
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """One ``Incremental(...).fit`` over the whole array on a new cluster of ``workers`` processes."""
     import dask.array as da
@@ -101,13 +85,16 @@ def run(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     from dask_ml.wrappers import Incremental
 
     import npsoftmax as nps
+    from npsoftmax._signals import held, stop_on_signals
     from npsoftmax.sklearn import SoftmaxClassifier
 
     n_blocks = -(-args.examples // args.block_rows)
     examples = n_blocks * args.block_rows
     memory_limit = parse_bytes(args.worker_memory)
     with contextlib.ExitStack() as cluster_open:
-        with ctrl_c_held():
+        # A signal is held while the cluster starts, then raised: a cluster stopped half-way through its start
+        # has workers that distributed cannot close, and its exit handler would print a traceback.
+        with stop_on_signals(), held():
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
